@@ -1,0 +1,63 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Cloud names a managed-Kubernetes cloud.
+type Cloud string
+
+// The clouds a Cluster can run on. Sim is Flotilla's local simulator (fleetsim).
+const (
+	AWS   Cloud = "aws"
+	GCP   Cloud = "gcp"
+	Azure Cloud = "azure"
+	Sim   Cloud = "sim"
+)
+
+// Network is a cluster's address plan: the VPC (or VNet), pod and service ranges.
+type Network struct{ VPCCIDR, PodCIDR, ServiceCIDR string }
+
+// SystemPool is the on-demand pool that runs cluster add-ons.
+type SystemPool struct {
+	InstanceType     string
+	MinSize, MaxSize int
+}
+
+// Args configures a Cluster.
+type Args struct {
+	Cloud      Cloud
+	Region     string
+	Zones      []string // empty: the cloud's default zones for Region
+	Version    string   // Kubernetes minor, e.g. "1.31"
+	Network    Network
+	SystemPool SystemPool
+	Tags       costtags.Tags
+	// MaxNodeProvisionTime is the cluster-autoscaler's --max-node-provision-time: how long
+	// it waits for a node group (a spot pool) before trying the next priority. It is one
+	// setting per cluster on every cloud; 0 means 5m.
+	MaxNodeProvisionTime time.Duration
+}
+
+// Cluster is a managed Kubernetes cluster with its network and system node pool.
+type Cluster struct {
+	pulumi.ResourceState
+
+	Cloud  Cloud
+	Region string
+	// Zones are the zones the cluster's nodes run in, resolved from Args or the defaults.
+	Zones []string
+	// Tags are the cluster's cost tags; node pools on it merge theirs over these.
+	Tags costtags.Tags
+
+	Name       pulumi.StringOutput `pulumi:"name"`
+	Endpoint   pulumi.StringOutput `pulumi:"endpoint"`
+	Version    pulumi.StringOutput `pulumi:"version"`
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"` // a secret
+	// KubeProvider deploys in-cluster resources; it is built from Kubeconfig.
+	KubeProvider *kubernetes.Provider
+}

@@ -1,0 +1,46 @@
+package simapi
+
+import "context"
+
+// Taint is a Kubernetes node taint as the simulated cloud stores it.
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"` // NoSchedule, PreferNoSchedule or NoExecute
+}
+
+// Node is one ready node of a simulated node pool, as it appears in the cluster's
+// Kubernetes API (a kwok Node).
+type Node struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+	Taints []Taint           `json:"taints,omitempty"`
+	// Capacity, equal to allocatable: CPU in millicores, memory in bytes, and pods.
+	MilliCPU    int64 `json:"milliCPU"`
+	MemoryBytes int64 `json:"memoryBytes"`
+	Pods        int64 `json:"pods"`
+}
+
+// Plane is how to reach a simulated cluster's Kubernetes API.
+type Plane struct {
+	Endpoint   string `json:"endpoint"`   // https://127.0.0.1:<port>
+	Kubeconfig string `json:"kubeconfig"` // works with client-go, kubectl and the Pulumi Kubernetes provider
+	// BinaryVersion is the version of the kube-apiserver binary serving the cluster,
+	// which differs from the cluster's simulated version.
+	BinaryVersion string `json:"binaryVersion"`
+	// PIDs of the plane's processes, by component (etcd, kube-apiserver, ...).
+	PIDs map[string]int `json:"pids,omitempty"`
+}
+
+// Kube runs the Kubernetes control planes behind simulated clusters. The daemon calls it
+// with its state lock released; implementations serialise per cluster themselves.
+// The lite implementation (FLEETSIM_KUBE=off) returns a zero Plane and ignores nodes.
+type Kube interface {
+	// EnsurePlane starts the cluster's control plane, or adopts it when its processes
+	// from an earlier daemon are still alive and healthy, and returns how to reach it.
+	EnsurePlane(ctx context.Context, clusterID string) (Plane, error)
+	// SyncNodes makes the cluster's Nodes exactly nodes: it adds, updates and removes.
+	SyncNodes(ctx context.Context, clusterID string, nodes []Node) error
+	// DeletePlane stops the plane's processes by PID and removes its data.
+	DeletePlane(ctx context.Context, clusterID string) error
+}
