@@ -59,7 +59,7 @@ bench: all ## Run the benchmarks (component construction, control-plane start an
 
 .PHONY: run
 run: all ## The main job: roll the shipped stacks out on the local simulator with a file:// backend.
-	@$(BIN)/flotilla rollout --sim --backend file://$(CURDIR)/.flotilla/state
+	@$(BIN)/flotilla rollout --sim --approve prod --project $(CURDIR)
 
 .PHONY: clean
 clean: ## Remove bin/ and local state under .flotilla/.

@@ -60,4 +60,18 @@ type Cluster struct {
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"` // a secret
 	// KubeProvider deploys in-cluster resources; it is built from Kubeconfig.
 	KubeProvider *kubernetes.Provider
+
+	// Provider is the cloud's provider for Region that the cluster's resources use, and
+	// node pools on the cluster after them: the one passed in the options, or one the
+	// cluster created.
+	Provider pulumi.ProviderResource
+	// MaxNodeProvisionTime is the autoscaler's --max-node-provision-time, resolved from Args.
+	MaxNodeProvisionTime time.Duration
+	// Prod is set when the cluster's tags say env=prod.
+	Prod bool
+
+	// AWS, GCP and Azure hold what node pools attach to; only the cluster's cloud's is set.
+	AWS   *AWSCluster
+	GCP   *GCPCluster
+	Azure *AzureCluster
 }

@@ -1,0 +1,551 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// The cluster-autoscaler chart Flotilla installs on EKS. The image follows the cluster's
+// Kubernetes minor, as the autoscaler's compatibility policy asks.
+const (
+	autoscalerChart        = "cluster-autoscaler"
+	autoscalerChartVersion = "9.44.0"
+	autoscalerChartRepo    = "https://kubernetes.github.io/autoscaler"
+	autoscalerAccount      = "cluster-autoscaler"
+)
+
+// eksLogTypes are the control-plane logs an EKS cluster sends to CloudWatch: all of them.
+var eksLogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+// Managed policies of the cluster and node roles, as EKS documents them.
+var (
+	eksClusterPolicies = []string{"AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"}
+	eksNodePolicies    = []string{
+		"AmazonEKSWorkerNodePolicy",
+		"AmazonEKS_CNI_Policy",
+		"AmazonEC2ContainerRegistryReadOnly",
+		"AmazonSSMManagedInstanceCore",
+	}
+)
+
+// AWSCluster is what node groups on an EKS cluster attach to.
+type AWSCluster struct {
+	Cluster  *eks.Cluster
+	NodeRole *iam.Role
+	// PrivateSubnetIDs maps each of the cluster's zones to its private subnet, where nodes run.
+	PrivateSubnetIDs map[string]pulumi.IDOutput
+	// NodeDependencies must exist before a node boots: the VPC CNI's custom networking and
+	// the node role's policies. A node group depends on them.
+	NodeDependencies []pulumi.Resource
+}
+
+// NodeLaunchTemplate registers the launch template of one of the cluster's node groups.
+// Its tag specifications carry tags to the instances, volumes and network interfaces the
+// group launches: EKS does not propagate a node group's tags to them (pulumi-eks#635).
+func (a *AWSCluster) NodeLaunchTemplate(ctx *pulumi.Context, name string, tags map[string]string, opts ...pulumi.ResourceOption) (*ec2.LaunchTemplate, error) {
+	var specs ec2.LaunchTemplateTagSpecificationArray
+	for _, kind := range []string{"instance", "volume", "network-interface"} {
+		specs = append(specs, &ec2.LaunchTemplateTagSpecificationArgs{
+			ResourceType: pulumi.String(kind),
+			Tags:         pulumi.ToStringMap(tags),
+		})
+	}
+	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
+		TagSpecifications: specs,
+		// IMDSv2 only; a hop limit of 2 lets pods reach it through the node's network.
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(2),
+		},
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Tags:                 pulumi.ToStringMap(tags),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("launch template %q: %w", name, err)
+	}
+	return lt, nil
+}
+
+// NodeGroupLaunchTemplate points a node group at the latest version of lt.
+func NodeGroupLaunchTemplate(lt *ec2.LaunchTemplate) *eks.NodeGroupLaunchTemplateArgs {
+	return &eks.NodeGroupLaunchTemplateArgs{Id: lt.ID(), Version: pulumi.Sprintf("%d", lt.LatestVersion)}
+}
+
+type awsBackend struct{}
+
+// awsNetwork is a cluster's VPC: per zone, a public subnet (load balancers, NAT), a
+// private subnet (nodes) and a pod subnet in the secondary block.
+type awsNetwork struct {
+	vpc        *ec2.Vpc
+	public     []*ec2.Subnet
+	private    []*ec2.Subnet
+	pods       []*ec2.Subnet
+	privateIDs pulumi.StringArray
+}
+
+func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
+	p := inheritedProvider(c, "aws")
+	if p == nil {
+		created, err := aws.NewProvider(ctx, s.name+"-provider", &aws.ProviderArgs{
+			Region: pulumi.String(s.region),
+		}, pulumi.Parent(c))
+		if err != nil {
+			return fmt.Errorf("provider: %w", err)
+		}
+		p = created
+	}
+	c.Provider = p
+	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
+
+	net, err := newAWSNetwork(ctx, s, opts)
+	if err != nil {
+		return err
+	}
+
+	clusterRole, clusterPolicies, err := newServiceRole(ctx, s, s.name+"-cluster", "eks.amazonaws.com", eksClusterPolicies, opts)
+	if err != nil {
+		return err
+	}
+	nodeRole, nodePolicies, err := newServiceRole(ctx, s, s.name+"-node", "ec2.amazonaws.com", eksNodePolicies, opts)
+	if err != nil {
+		return err
+	}
+
+	subnetIDs := append(pulumi.StringArray{}, net.privateIDs...)
+	for _, sn := range net.public {
+		subnetIDs = append(subnetIDs, sn.ID().ToStringOutput())
+	}
+	cl, err := eks.NewCluster(ctx, s.name+"-eks", &eks.ClusterArgs{
+		RoleArn: clusterRole.Arn,
+		Version: pulumi.String(s.version),
+		VpcConfig: &eks.ClusterVpcConfigArgs{
+			SubnetIds:             subnetIDs,
+			EndpointPrivateAccess: pulumi.Bool(true),
+			EndpointPublicAccess:  pulumi.Bool(true),
+		},
+		KubernetesNetworkConfig: &eks.ClusterKubernetesNetworkConfigArgs{
+			ServiceIpv4Cidr: pulumi.String(s.network.ServiceCIDR),
+		},
+		EnabledClusterLogTypes: pulumi.ToStringArray(eksLogTypes),
+		AccessConfig: &eks.ClusterAccessConfigArgs{
+			AuthenticationMode:                      pulumi.String("API_AND_CONFIG_MAP"),
+			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
+		},
+		Tags: pulumi.ToStringMap(s.cloudTags),
+	}, append(opts, pulumi.DependsOn(clusterPolicies))...)
+	if err != nil {
+		return fmt.Errorf("eks cluster: %w", err)
+	}
+
+	region := s.region
+	kubeconfig := pulumi.All(cl.Name, cl.Endpoint, cl.CertificateAuthority.Data()).ApplyT(func(v []any) (string, error) {
+		name := v[0].(string)
+		return execKubeconfig(name, v[1].(string), deref(v[2]), execUser{
+			Command: "aws",
+			Args:    []string{"eks", "get-token", "--cluster-name", name, "--region", region},
+		})
+	}).(pulumi.StringOutput)
+	c.Name = cl.Name
+	c.Endpoint = cl.Endpoint
+	c.Version = cl.Version
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+	}, pulumi.Parent(c)); err != nil {
+		return fmt.Errorf("kubernetes provider: %w", err)
+	}
+	kubeOpts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(c.KubeProvider)}
+
+	cniDeps, err := newCustomNetworking(ctx, s, cl, net, opts, kubeOpts)
+	if err != nil {
+		return err
+	}
+	c.AWS = &AWSCluster{
+		Cluster:          cl,
+		NodeRole:         nodeRole,
+		PrivateSubnetIDs: map[string]pulumi.IDOutput{},
+		NodeDependencies: append(cniDeps, nodePolicies...),
+	}
+	for i, z := range s.zones {
+		c.AWS.PrivateSubnetIDs[z] = net.private[i].ID()
+	}
+
+	lt, err := c.AWS.NodeLaunchTemplate(ctx, s.name+"-system", s.cloudTags, opts...)
+	if err != nil {
+		return err
+	}
+	system, err := eks.NewNodeGroup(ctx, s.name+"-system", &eks.NodeGroupArgs{
+		ClusterName:   cl.Name,
+		NodeGroupName: pulumi.String(SystemPoolName),
+		NodeRoleArn:   nodeRole.Arn,
+		SubnetIds:     net.privateIDs,
+		Version:       cl.Version,
+		CapacityType:  pulumi.String("ON_DEMAND"),
+		InstanceTypes: pulumi.StringArray{pulumi.String(s.system.InstanceType)},
+		ScalingConfig: &eks.NodeGroupScalingConfigArgs{
+			MinSize:     pulumi.Int(s.system.MinSize),
+			MaxSize:     pulumi.Int(s.system.MaxSize),
+			DesiredSize: pulumi.Int(s.system.MinSize),
+		},
+		Labels:         pulumi.ToStringMap(systemLabels()),
+		LaunchTemplate: NodeGroupLaunchTemplate(lt),
+		UpdateConfig:   &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(1)},
+		Tags:           pulumi.ToStringMap(s.cloudTags),
+	}, append(opts,
+		pulumi.DependsOn(c.AWS.NodeDependencies),
+		// The autoscaler owns the group's size once it exists.
+		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
+	)...)
+	if err != nil {
+		return fmt.Errorf("system node group: %w", err)
+	}
+
+	return newEKSAutoscaler(ctx, c, s, cl, system, opts, kubeOpts)
+}
+
+// newAWSNetwork lays out the VPC. Private subnets take the first eighths of the VPC, one
+// per zone; the last eighth is cut into the public subnets. Pod subnets take eighths of
+// the secondary block. Prod clusters get a NAT gateway per zone, others share one.
+func newAWSNetwork(ctx *pulumi.Context, s *spec, opts []pulumi.ResourceOption) (*awsNetwork, error) {
+	tags := func(name string, extra ...string) pulumi.StringMap {
+		m := pulumi.ToStringMap(s.cloudTags)
+		m["Name"] = pulumi.String(name)
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = pulumi.String(extra[i+1])
+		}
+		return m
+	}
+	vpc, err := ec2.NewVpc(ctx, s.name+"-vpc", &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(s.network.VPCCIDR),
+		EnableDnsHostnames: pulumi.Bool(true),
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               tags(s.name),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("vpc: %w", err)
+	}
+	podBlock, err := ec2.NewVpcIpv4CidrBlockAssociation(ctx, s.name+"-pods", &ec2.VpcIpv4CidrBlockAssociationArgs{
+		VpcId:     vpc.ID(),
+		CidrBlock: pulumi.String(s.network.PodCIDR),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("pod cidr block: %w", err)
+	}
+	igw, err := ec2.NewInternetGateway(ctx, s.name+"-igw", &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(),
+		Tags:  tags(s.name),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("internet gateway: %w", err)
+	}
+	publicRT, err := ec2.NewRouteTable(ctx, s.name+"-public", &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{
+			CidrBlock: pulumi.String("0.0.0.0/0"),
+			GatewayId: igw.ID(),
+		}},
+		Tags: tags(s.name + "-public"),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("public route table: %w", err)
+	}
+
+	net := &awsNetwork{vpc: vpc}
+	publicBlock := subnet(s.vpc, 3, 7)
+	var nat *ec2.NatGateway
+	for i, zone := range s.zones {
+		pub, err := ec2.NewSubnet(ctx, s.name+"-public-"+zone, &ec2.SubnetArgs{
+			VpcId:               vpc.ID(),
+			AvailabilityZone:    pulumi.String(zone),
+			CidrBlock:           pulumi.String(subnet(publicBlock, 3, i).String()),
+			MapPublicIpOnLaunch: pulumi.Bool(true),
+			Tags:                tags(s.name+"-public-"+zone, "kubernetes.io/role/elb", "1"),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("public subnet %s: %w", zone, err)
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, s.name+"-public-"+zone, &ec2.RouteTableAssociationArgs{
+			SubnetId:     pub.ID(),
+			RouteTableId: publicRT.ID(),
+		}, opts...); err != nil {
+			return nil, fmt.Errorf("public route %s: %w", zone, err)
+		}
+		if nat == nil || s.prod {
+			eip, err := ec2.NewEip(ctx, s.name+"-nat-"+zone, &ec2.EipArgs{
+				Domain: pulumi.String("vpc"),
+				Tags:   tags(s.name + "-nat-" + zone),
+			}, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("nat address %s: %w", zone, err)
+			}
+			if nat, err = ec2.NewNatGateway(ctx, s.name+"-nat-"+zone, &ec2.NatGatewayArgs{
+				AllocationId: eip.ID(),
+				SubnetId:     pub.ID(),
+				Tags:         tags(s.name + "-nat-" + zone),
+			}, append(opts, pulumi.DependsOn([]pulumi.Resource{igw}))...); err != nil {
+				return nil, fmt.Errorf("nat gateway %s: %w", zone, err)
+			}
+		}
+		privateRT, err := ec2.NewRouteTable(ctx, s.name+"-private-"+zone, &ec2.RouteTableArgs{
+			VpcId: vpc.ID(),
+			Routes: ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{
+				CidrBlock:    pulumi.String("0.0.0.0/0"),
+				NatGatewayId: nat.ID(),
+			}},
+			Tags: tags(s.name + "-private-" + zone),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("private route table %s: %w", zone, err)
+		}
+		priv, err := ec2.NewSubnet(ctx, s.name+"-private-"+zone, &ec2.SubnetArgs{
+			VpcId:            vpc.ID(),
+			AvailabilityZone: pulumi.String(zone),
+			CidrBlock:        pulumi.String(subnet(s.vpc, 3, i).String()),
+			Tags:             tags(s.name+"-private-"+zone, "kubernetes.io/role/internal-elb", "1"),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("private subnet %s: %w", zone, err)
+		}
+		pods, err := ec2.NewSubnet(ctx, s.name+"-pods-"+zone, &ec2.SubnetArgs{
+			// Through the association, so the block exists before its subnets.
+			VpcId:            podBlock.VpcId,
+			AvailabilityZone: pulumi.String(zone),
+			CidrBlock:        pulumi.String(subnet(s.pods, 3, i).String()),
+			Tags:             tags(s.name + "-pods-" + zone),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("pod subnet %s: %w", zone, err)
+		}
+		for _, sn := range []struct {
+			name   string
+			subnet *ec2.Subnet
+		}{{"-private-", priv}, {"-pods-", pods}} {
+			if _, err := ec2.NewRouteTableAssociation(ctx, s.name+sn.name+zone, &ec2.RouteTableAssociationArgs{
+				SubnetId:     sn.subnet.ID(),
+				RouteTableId: privateRT.ID(),
+			}, opts...); err != nil {
+				return nil, fmt.Errorf("route %s%s: %w", sn.name, zone, err)
+			}
+		}
+		net.public = append(net.public, pub)
+		net.private = append(net.private, priv)
+		net.pods = append(net.pods, pods)
+		net.privateIDs = append(net.privateIDs, priv.ID().ToStringOutput())
+	}
+	return net, nil
+}
+
+// newServiceRole creates an IAM role that service may assume, with AWS managed policies.
+func newServiceRole(ctx *pulumi.Context, s *spec, name, service string, policies []string, opts []pulumi.ResourceOption) (*iam.Role, []pulumi.Resource, error) {
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy(service, "sts:AssumeRole")),
+		Tags:             pulumi.ToStringMap(s.cloudTags),
+	}, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("role %q: %w", name, err)
+	}
+	var attached []pulumi.Resource
+	for _, policy := range policies {
+		a, err := iam.NewRolePolicyAttachment(ctx, name+"-"+policy, &iam.RolePolicyAttachmentArgs{
+			Role:      role.Name,
+			PolicyArn: pulumi.String("arn:aws:iam::aws:policy/" + policy),
+		}, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("role %q: policy %s: %w", name, policy, err)
+		}
+		attached = append(attached, a)
+	}
+	return role, attached, nil
+}
+
+// newCustomNetworking points the VPC CNI at the pod subnets: pods take addresses from
+// Network.PodCIDR rather than from the nodes' subnets. One ENIConfig per zone, named after
+// the zone, is what ENI_CONFIG_LABEL_DEF selects.
+func newCustomNetworking(ctx *pulumi.Context, s *spec, cl *eks.Cluster, net *awsNetwork, opts, kubeOpts []pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	cniConfig, err := json.Marshal(map[string]any{"env": map[string]string{
+		"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
+		"ENI_CONFIG_LABEL_DEF":               "topology.kubernetes.io/zone",
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("vpc-cni configuration: %w", err)
+	}
+	cni, err := eks.NewAddon(ctx, s.name+"-vpc-cni", &eks.AddonArgs{
+		ClusterName:              cl.Name,
+		AddonName:                pulumi.String("vpc-cni"),
+		ConfigurationValues:      pulumi.String(string(cniConfig)),
+		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+		Tags:                     pulumi.ToStringMap(s.cloudTags),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("vpc-cni addon: %w", err)
+	}
+	deps := []pulumi.Resource{cni}
+	for i, zone := range s.zones {
+		eni, err := apiextensions.NewCustomResource(ctx, s.name+"-eniconfig-"+zone, &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String("crd.k8s.amazonaws.com/v1alpha1"),
+			Kind:       pulumi.String("ENIConfig"),
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:   pulumi.String(zone),
+				Labels: pulumi.ToStringMap(s.kubeLabels),
+			},
+			OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+				"subnet":         net.pods[i].ID(),
+				"securityGroups": pulumi.StringArray{cl.VpcConfig.ClusterSecurityGroupId().Elem()},
+			}},
+		}, append(kubeOpts, pulumi.DependsOn([]pulumi.Resource{cni}))...)
+		if err != nil {
+			return nil, fmt.Errorf("eniconfig %s: %w", zone, err)
+		}
+		deps = append(deps, eni)
+	}
+	return deps, nil
+}
+
+// newEKSAutoscaler installs cluster-autoscaler with an EKS Pod Identity role, and the
+// priority-expander ConfigMap it reads.
+func newEKSAutoscaler(ctx *pulumi.Context, c *Cluster, s *spec, cl *eks.Cluster, system *eks.NodeGroup, opts, kubeOpts []pulumi.ResourceOption) error {
+	agent, err := eks.NewAddon(ctx, s.name+"-pod-identity", &eks.AddonArgs{
+		ClusterName: cl.Name,
+		AddonName:   pulumi.String("eks-pod-identity-agent"),
+		Tags:        pulumi.ToStringMap(s.cloudTags),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("pod identity addon: %w", err)
+	}
+	role, err := iam.NewRole(ctx, s.name+"-autoscaler", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(assumeRolePolicy("pods.eks.amazonaws.com", "sts:AssumeRole", "sts:TagSession")),
+		Tags:             pulumi.ToStringMap(s.cloudTags),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("autoscaler role: %w", err)
+	}
+	policy, err := iam.NewRolePolicy(ctx, s.name+"-autoscaler", &iam.RolePolicyArgs{
+		Role:   role.Name,
+		Policy: cl.Name.ApplyT(autoscalerPolicy).(pulumi.StringOutput),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("autoscaler policy: %w", err)
+	}
+	assoc, err := eks.NewPodIdentityAssociation(ctx, s.name+"-autoscaler", &eks.PodIdentityAssociationArgs{
+		ClusterName:    cl.Name,
+		Namespace:      pulumi.String("kube-system"),
+		ServiceAccount: pulumi.String(autoscalerAccount),
+		RoleArn:        role.Arn,
+		Tags:           pulumi.ToStringMap(s.cloudTags),
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{agent}))...)
+	if err != nil {
+		return fmt.Errorf("autoscaler pod identity: %w", err)
+	}
+	priorities, err := newPriorityExpander(ctx, c, s)
+	if err != nil {
+		return err
+	}
+	_, err = helmv3.NewRelease(ctx, s.name+"-autoscaler", &helmv3.ReleaseArgs{
+		Name:           pulumi.String(autoscalerChart),
+		Namespace:      pulumi.String("kube-system"),
+		Chart:          pulumi.String(autoscalerChart),
+		Version:        pulumi.String(autoscalerChartVersion),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(autoscalerChartRepo)},
+		Values: pulumi.Map{
+			"cloudProvider":    pulumi.String("aws"),
+			"awsRegion":        pulumi.String(s.region),
+			"fullnameOverride": pulumi.String(autoscalerChart),
+			"autoDiscovery":    pulumi.Map{"clusterName": cl.Name},
+			"image":            pulumi.Map{"tag": pulumi.String("v" + s.version + ".0")},
+			"rbac": pulumi.Map{"serviceAccount": pulumi.Map{
+				"create": pulumi.Bool(true),
+				"name":   pulumi.String(autoscalerAccount),
+			}},
+			// The autoscaler runs on the system pool, never on capacity it may remove.
+			"nodeSelector": pulumi.Map{LabelPool: pulumi.String(SystemPoolName)},
+			"extraArgs": pulumi.Map{
+				"expander":                      pulumi.String("priority"),
+				"balance-similar-node-groups":   pulumi.Bool(true),
+				"max-node-provision-time":       pulumi.String(autoscalerDuration(s.maxNodeProvisionTime)),
+				"skip-nodes-with-local-storage": pulumi.Bool(false),
+			},
+		},
+	}, append(kubeOpts, pulumi.DependsOn([]pulumi.Resource{system, policy, assoc, priorities}))...)
+	if err != nil {
+		return fmt.Errorf("autoscaler release: %w", err)
+	}
+	return nil
+}
+
+// assumeRolePolicy is a trust policy that lets service assume a role.
+func assumeRolePolicy(service string, actions ...string) string {
+	doc, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect":    "Allow",
+			"Principal": map[string]string{"Service": service},
+			"Action":    actions,
+		}},
+	})
+	return string(doc)
+}
+
+// autoscalerPolicy is cluster-autoscaler's IAM policy: it may read every group but only
+// resize and terminate in the groups EKS tagged as owned by this cluster.
+func autoscalerPolicy(clusterName string) (string, error) {
+	doc, err := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{
+			{
+				"Effect": "Allow",
+				"Action": []string{
+					"autoscaling:DescribeAutoScalingGroups",
+					"autoscaling:DescribeAutoScalingInstances",
+					"autoscaling:DescribeLaunchConfigurations",
+					"autoscaling:DescribeScalingActivities",
+					"autoscaling:DescribeTags",
+					"ec2:DescribeImages",
+					"ec2:DescribeInstanceTypes",
+					"ec2:DescribeLaunchTemplateVersions",
+					"ec2:GetInstanceTypesFromInstanceRequirements",
+					"eks:DescribeNodegroup",
+				},
+				"Resource": "*",
+			},
+			{
+				"Effect":   "Allow",
+				"Action":   []string{"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"},
+				"Resource": "*",
+				"Condition": map[string]any{"StringEquals": map[string]string{
+					"aws:ResourceTag/k8s.io/cluster-autoscaler/" + clusterName: "owned",
+				}},
+			},
+		},
+	})
+	return string(doc), err
+}
+
+// systemLabels are the system pool's node labels.
+func systemLabels() map[string]string {
+	return map[string]string{LabelPool: SystemPoolName, LabelCapacity: string(OnDemand)}
+}
+
+// deref reads an optional string from an All result.
+func deref(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case *string:
+		if s != nil {
+			return *s
+		}
+	}
+	return ""
+}

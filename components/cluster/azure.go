@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
+	azurenative "github.com/pulumi/pulumi-azure-native-sdk/v2"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// aksDNSPrefixMax is the longest DNS prefix AKS accepts.
+const aksDNSPrefixMax = 54
+
+// AzureCluster is what agent pools on an AKS cluster attach to.
+type AzureCluster struct {
+	Cluster       *containerservice.ManagedCluster
+	ResourceGroup *resources.ResourceGroup
+	// Subnet is the nodes' subnet; with Azure CNI overlay pods take PodCIDR addresses instead.
+	Subnet *network.Subnet
+}
+
+type azureBackend struct{}
+
+func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
+	p := inheritedProvider(c, "azure-native")
+	if p == nil {
+		created, err := azurenative.NewProvider(ctx, s.name+"-provider", &azurenative.ProviderArgs{
+			Location: pulumi.String(s.region),
+		}, pulumi.Parent(c))
+		if err != nil {
+			return fmt.Errorf("provider: %w", err)
+		}
+		p = created
+	}
+	c.Provider = p
+	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
+	tags := pulumi.ToStringMap(s.cloudTags)
+
+	rg, err := resources.NewResourceGroup(ctx, s.name+"-rg", &resources.ResourceGroupArgs{
+		Location: pulumi.String(s.region),
+		Tags:     tags,
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("resource group: %w", err)
+	}
+	vnet, err := network.NewVirtualNetwork(ctx, s.name+"-vnet", &network.VirtualNetworkArgs{
+		ResourceGroupName: rg.Name,
+		Location:          pulumi.String(s.region),
+		AddressSpace: &network.AddressSpaceArgs{
+			AddressPrefixes: pulumi.StringArray{pulumi.String(s.network.VPCCIDR)},
+		},
+		Tags: tags,
+	}, append(opts, pulumi.IgnoreChanges([]string{"subnets"}))...) // subnets are resources of their own
+	if err != nil {
+		return fmt.Errorf("virtual network: %w", err)
+	}
+	// Nodes take the first half of the VNet; the rest is left for what runs beside them.
+	subnet, err := network.NewSubnet(ctx, s.name+"-nodes", &network.SubnetArgs{
+		ResourceGroupName:  rg.Name,
+		VirtualNetworkName: vnet.Name,
+		AddressPrefix:      pulumi.String(nodeSubnet(s).String()),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("subnet: %w", err)
+	}
+
+	tier := "Free"
+	if s.prod {
+		tier = "Standard" // the uptime SLA
+	}
+	aks, err := containerservice.NewManagedCluster(ctx, s.name+"-aks", &containerservice.ManagedClusterArgs{
+		ResourceGroupName: rg.Name,
+		Location:          pulumi.String(s.region),
+		DnsPrefix:         pulumi.String(dnsLabel(s.name, aksDNSPrefixMax)),
+		KubernetesVersion: pulumi.String(s.version),
+		EnableRBAC:        pulumi.Bool(true),
+		Identity: &containerservice.ManagedClusterIdentityArgs{
+			Type: containerservice.ResourceIdentityTypeSystemAssigned,
+		},
+		Sku: &containerservice.ManagedClusterSKUArgs{
+			Name: pulumi.String("Base"),
+			Tier: pulumi.String(tier),
+		},
+		AgentPoolProfiles: containerservice.ManagedClusterAgentPoolProfileArray{
+			&containerservice.ManagedClusterAgentPoolProfileArgs{
+				Name:                pulumi.String(SystemPoolName),
+				Mode:                pulumi.String("System"),
+				Type:                pulumi.String("VirtualMachineScaleSets"),
+				OsType:              pulumi.String("Linux"),
+				VmSize:              pulumi.String(s.system.InstanceType),
+				OrchestratorVersion: pulumi.String(s.version),
+				EnableAutoScaling:   pulumi.Bool(true),
+				Count:               pulumi.Int(s.system.MinSize),
+				MinCount:            pulumi.Int(s.system.MinSize),
+				MaxCount:            pulumi.Int(s.system.MaxSize),
+				AvailabilityZones:   pulumi.ToStringArray(s.zones),
+				VnetSubnetID:        subnet.ID(),
+				NodeLabels:          pulumi.ToStringMap(systemLabels()),
+				Tags:                tags,
+			},
+		},
+		NetworkProfile: &containerservice.ContainerServiceNetworkProfileArgs{
+			NetworkPlugin:     pulumi.String("azure"),
+			NetworkPluginMode: pulumi.String("overlay"),
+			PodCidr:           pulumi.String(s.network.PodCIDR),
+			ServiceCidr:       pulumi.String(s.network.ServiceCIDR),
+			DnsServiceIP:      pulumi.String(host(s.services, 10).String()),
+			LoadBalancerSku:   pulumi.String("standard"),
+			OutboundType:      pulumi.String("loadBalancer"),
+		},
+		// AKS runs the autoscaler itself; these are its cluster-wide flags.
+		AutoScalerProfile: &containerservice.ManagedClusterPropertiesAutoScalerProfileArgs{
+			Expander:                 pulumi.String("priority"),
+			BalanceSimilarNodeGroups: pulumi.String("true"),
+			MaxNodeProvisionTime:     pulumi.String(autoscalerDuration(s.maxNodeProvisionTime)),
+		},
+		// Flotilla's rollout owns upgrades.
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String("none")},
+		OidcIssuerProfile:  &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
+		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
+			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
+		},
+		Tags: tags,
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("aks cluster: %w", err)
+	}
+
+	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
+		ResourceGroupName: rg.Name,
+		ResourceName:      aks.Name,
+	}, pulumi.Provider(p))
+	kubeconfig := creds.Kubeconfigs().ApplyT(func(ks []containerservice.CredentialResultResponse) (string, error) {
+		if len(ks) == 0 {
+			return "", errors.New("AKS returned no kubeconfig for the cluster's user")
+		}
+		raw, err := base64.StdEncoding.DecodeString(ks[0].Value)
+		if err != nil {
+			return "", fmt.Errorf("kubeconfig %q: %w", ks[0].Name, err)
+		}
+		return string(raw), nil
+	}).(pulumi.StringOutput)
+
+	c.Name = aks.Name
+	c.Endpoint = pulumi.Sprintf("https://%s:443", aks.Fqdn)
+	c.Version = aks.KubernetesVersion.ApplyT(func(v *string) string { return k8sMinor(deref(v)) }).(pulumi.StringOutput)
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+	}, pulumi.Parent(c)); err != nil {
+		return fmt.Errorf("kubernetes provider: %w", err)
+	}
+	c.Azure = &AzureCluster{Cluster: aks, ResourceGroup: rg, Subnet: subnet}
+
+	if _, err := newPriorityExpander(ctx, c, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// nodeSubnet is the first half of the VNet.
+func nodeSubnet(s *spec) netip.Prefix {
+	return subnet(s.vpc, 1, 0)
+}

@@ -1,0 +1,118 @@
+package cluster_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAzureCluster(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		tags      costtags.Tags
+		network   cluster.Network
+		provision time.Duration
+		tier      string
+		want      cluster.Network
+		dns       string
+		subnet    string
+		wantTime  string
+	}{
+		{
+			name: "defaults", tags: costtags.Tags{"team": "payments", "env": "staging"}, tier: "Free",
+			want: cluster.Network{VPCCIDR: "10.224.0.0/16", PodCIDR: "10.244.0.0/16", ServiceCIDR: "10.0.0.0/16"},
+			dns:  "10.0.0.10", subnet: "10.224.0.0/17", wantTime: "5m",
+		},
+		{
+			name: "prod with its own ranges", tags: costtags.Tags{"team": "payments", "env": "prod"}, tier: "Standard",
+			network:   cluster.Network{VPCCIDR: "10.50.0.0/16", PodCIDR: "192.168.0.0/16", ServiceCIDR: "10.0.0.0/16"},
+			provision: 12 * time.Minute,
+			want:      cluster.Network{VPCCIDR: "10.50.0.0/16", PodCIDR: "192.168.0.0/16", ServiceCIDR: "10.0.0.0/16"},
+			dns:       "10.0.0.10", subnet: "10.50.0.0/17", wantTime: "12m",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Tags = tt.tags
+			args.Network = tt.network
+			args.MaxNodeProvisionTime = tt.provision
+			m, c := run(t, "eu", args)
+			wantTags, err := costtags.ForAzure(tt.tags)
+			require.NoError(t, err)
+
+			rg := m.MustGet(t, tokRG, "eu-rg")
+			assert.Equal(t, "westeurope", in(t, rg, "location").StringValue())
+			assert.Equal(t, wantTags, strMap(t, in(t, rg, "tags")))
+			vnet := m.MustGet(t, tokVNet, "eu-vnet")
+			assert.Equal(t, []string{tt.want.VPCCIDR}, strs(t, in(t, vnet, "addressSpace", "addressPrefixes")))
+			assert.Equal(t, "eu-rg1a2b", in(t, vnet, "resourceGroupName").StringValue())
+			assert.Equal(t, tt.subnet, in(t, m.MustGet(t, tokAzSubnet, "eu-nodes"), "addressPrefix").StringValue())
+
+			aks := m.MustGet(t, tokAKS, "eu-aks")
+			assert.Equal(t, "1.31", in(t, aks, "kubernetesVersion").StringValue())
+			assert.Equal(t, "SystemAssigned", in(t, aks, "identity", "type").StringValue())
+			assert.Equal(t, tt.tier, in(t, aks, "sku", "tier").StringValue())
+			assert.Equal(t, "none", in(t, aks, "autoUpgradeProfile", "upgradeChannel").StringValue())
+			assert.True(t, in(t, aks, "securityProfile", "workloadIdentity", "enabled").BoolValue())
+			assert.Equal(t, wantTags, strMap(t, in(t, aks, "tags")))
+
+			np := in(t, aks, "networkProfile")
+			assert.Equal(t, "azure", at(t, np, "networkPlugin").StringValue())
+			assert.Equal(t, "overlay", at(t, np, "networkPluginMode").StringValue())
+			assert.Equal(t, tt.want.PodCIDR, at(t, np, "podCidr").StringValue())
+			assert.Equal(t, tt.want.ServiceCIDR, at(t, np, "serviceCidr").StringValue())
+			assert.Equal(t, tt.dns, at(t, np, "dnsServiceIP").StringValue())
+
+			asp := in(t, aks, "autoScalerProfile")
+			assert.Equal(t, "priority", at(t, asp, "expander").StringValue())
+			assert.Equal(t, "true", at(t, asp, "balanceSimilarNodeGroups").StringValue())
+			assert.Equal(t, tt.wantTime, at(t, asp, "maxNodeProvisionTime").StringValue())
+
+			pools := in(t, aks, "agentPoolProfiles").ArrayValue()
+			require.Len(t, pools, 1)
+			sys := pools[0]
+			assert.Equal(t, "system", at(t, sys, "name").StringValue())
+			assert.Equal(t, "System", at(t, sys, "mode").StringValue())
+			assert.Equal(t, "Standard_D4s_v5", at(t, sys, "vmSize").StringValue())
+			assert.Equal(t, []string{"1", "2", "3"}, strs(t, at(t, sys, "availabilityZones")))
+			assert.True(t, at(t, sys, "enableAutoScaling").BoolValue())
+			assert.Equal(t, m.MustGet(t, tokAzSubnet, "eu-nodes").ID, at(t, sys, "vnetSubnetID").StringValue())
+			assert.Equal(t, map[string]string{cluster.LabelPool: "system", cluster.LabelCapacity: "on-demand"}, strMap(t, at(t, sys, "nodeLabels")))
+
+			assert.Equal(t, aksUserKube, await(t, c.Kubeconfig), "the kubeconfig AKS returns for the cluster's user")
+			assert.Equal(t, "https://eu-aks.hcp.azmk8s.io:443", await(t, c.Endpoint))
+			assert.Equal(t, "1.31", await(t, c.Version))
+			assert.True(t, m.MustGet(t, tokK8sProvider, "eu-k8s").Inputs["kubeconfig"].IsSecret())
+			require.NotNil(t, c.Azure)
+		})
+	}
+}
+
+func TestAzurePriorityExpander(t *testing.T) {
+	t.Parallel()
+	m, _ := run(t, "eu", baseArgs(cluster.Azure))
+
+	cm := m.MustGet(t, tokConfigMap, "eu-priority-expander")
+	assert.Equal(t, cluster.PriorityExpanderConfigMap, in(t, cm, "metadata", "name").StringValue())
+	assert.Equal(t, "kube-system", in(t, cm, "metadata", "namespace").StringValue())
+	assert.True(t, strings.HasPrefix(cm.Provider, m.MustGet(t, tokK8sProvider, "eu-k8s").URN+"::"), "the ConfigMap uses the cluster's kube provider")
+	prios := parsePriorities(t, in(t, cm, "data", "priorities").StringValue())
+
+	vmss := func(pool string) string { return "aks-" + pool + "-31415926-vmss" }
+	var spot, fallback []string
+	for _, pool := range []string{"batch", "a-very-long-pool-name", "9lives"} {
+		for i := range 3 {
+			spot = append(spot, vmss(cluster.GroupName(cluster.Azure, pool, cluster.Spot, i)))
+			fallback = append(fallback, vmss(cluster.GroupName(cluster.Azure, pool, cluster.OnDemand, i)))
+		}
+	}
+	assertRanks(t, prios, spot, fallback, []string{vmss("system"), vmss("nodepool1"), "aks-batch0spot-vmss", vmss("batchspot")})
+}

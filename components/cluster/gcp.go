@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// The secondary ranges of a GKE cluster's subnetwork (VPC-native networking).
+const (
+	gkePodRange     = "pods"
+	gkeServiceRange = "services"
+)
+
+// cloudPlatformScope lets IAM, not access scopes, decide what nodes may do.
+const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+
+// gkeNodeRoles are the least-privilege roles GKE documents for a node service account.
+var gkeNodeRoles = []string{
+	"roles/logging.logWriter",
+	"roles/monitoring.metricWriter",
+	"roles/monitoring.viewer",
+	"roles/stackdriver.resourceMetadata.writer",
+	"roles/artifactregistry.reader",
+}
+
+// GCPCluster is what node pools on a GKE cluster attach to.
+type GCPCluster struct {
+	Cluster    *container.Cluster
+	Network    *compute.Network
+	Subnetwork *compute.Subnetwork
+	// NodeServiceAccount is the identity every node pool's nodes run as.
+	NodeServiceAccount *serviceaccount.Account
+}
+
+type gcpBackend struct{}
+
+func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
+	p := inheritedProvider(c, "gcp")
+	if p == nil {
+		created, err := gcp.NewProvider(ctx, s.name+"-provider", &gcp.ProviderArgs{
+			Region: pulumi.String(s.region),
+		}, pulumi.Parent(c))
+		if err != nil {
+			return fmt.Errorf("provider: %w", err)
+		}
+		p = created
+	}
+	c.Provider = p
+	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
+	project := organizations.GetClientConfigOutput(ctx, pulumi.Provider(p)).Project()
+
+	network, err := compute.NewNetwork(ctx, s.name+"-network", &compute.NetworkArgs{
+		AutoCreateSubnetworks: pulumi.Bool(false),
+		RoutingMode:           pulumi.String("REGIONAL"),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	subnet, err := compute.NewSubnetwork(ctx, s.name+"-nodes", &compute.SubnetworkArgs{
+		Network:               network.ID(),
+		Region:                pulumi.String(s.region),
+		IpCidrRange:           pulumi.String(s.network.VPCCIDR),
+		PrivateIpGoogleAccess: pulumi.Bool(true),
+		SecondaryIpRanges: compute.SubnetworkSecondaryIpRangeArray{
+			&compute.SubnetworkSecondaryIpRangeArgs{RangeName: pulumi.String(gkePodRange), IpCidrRange: pulumi.String(s.network.PodCIDR)},
+			&compute.SubnetworkSecondaryIpRangeArgs{RangeName: pulumi.String(gkeServiceRange), IpCidrRange: pulumi.String(s.network.ServiceCIDR)},
+		},
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("subnetwork: %w", err)
+	}
+	// Nodes have no public addresses; Cloud NAT gives them egress.
+	router, err := compute.NewRouter(ctx, s.name+"-router", &compute.RouterArgs{
+		Network: network.ID(),
+		Region:  pulumi.String(s.region),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	if _, err := compute.NewRouterNat(ctx, s.name+"-nat", &compute.RouterNatArgs{
+		Router:                        router.Name,
+		Region:                        pulumi.String(s.region),
+		NatIpAllocateOption:           pulumi.String("AUTO_ONLY"),
+		SourceSubnetworkIpRangesToNat: pulumi.String("ALL_SUBNETWORKS_ALL_IP_RANGES"),
+	}, opts...); err != nil {
+		return fmt.Errorf("nat: %w", err)
+	}
+
+	sa, err := serviceaccount.NewAccount(ctx, s.name+"-nodes", &serviceaccount.AccountArgs{
+		AccountId:   pulumi.String(dnsLabel(s.name+"-nodes", 30)),
+		DisplayName: pulumi.String("Flotilla nodes of " + s.name),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("node service account: %w", err)
+	}
+	var grants []pulumi.Resource
+	for _, role := range gkeNodeRoles {
+		short := strings.ReplaceAll(strings.TrimPrefix(role, "roles/"), ".", "-")
+		g, err := projects.NewIAMMember(ctx, s.name+"-nodes-"+short, &projects.IAMMemberArgs{
+			Project: project,
+			Role:    pulumi.String(role),
+			Member:  pulumi.Sprintf("serviceAccount:%s", sa.Email),
+		}, opts...)
+		if err != nil {
+			return fmt.Errorf("node role %s: %w", role, err)
+		}
+		grants = append(grants, g)
+	}
+
+	gke, err := container.NewCluster(ctx, s.name+"-gke", &container.ClusterArgs{
+		Location:         pulumi.String(s.region),
+		NodeLocations:    pulumi.ToStringArray(s.zones),
+		MinMasterVersion: pulumi.String(s.version),
+		// No release channel: Flotilla's rollout owns upgrades, not GKE's channels.
+		ReleaseChannel:        &container.ClusterReleaseChannelArgs{Channel: pulumi.String("UNSPECIFIED")},
+		RemoveDefaultNodePool: pulumi.Bool(true),
+		InitialNodeCount:      pulumi.Int(1),
+		// The default pool lives only while the cluster is created; even so it runs as
+		// the node account rather than the project's default compute account.
+		NodeConfig: &container.ClusterNodeConfigArgs{
+			ServiceAccount: sa.Email,
+			OauthScopes:    pulumi.StringArray{pulumi.String(cloudPlatformScope)},
+		},
+		Network:        network.ID(),
+		Subnetwork:     subnet.ID(),
+		NetworkingMode: pulumi.String("VPC_NATIVE"),
+		IpAllocationPolicy: &container.ClusterIpAllocationPolicyArgs{
+			ClusterSecondaryRangeName:  pulumi.String(gkePodRange),
+			ServicesSecondaryRangeName: pulumi.String(gkeServiceRange),
+		},
+		PrivateClusterConfig: &container.ClusterPrivateClusterConfigArgs{
+			EnablePrivateNodes:    pulumi.Bool(true),
+			EnablePrivateEndpoint: pulumi.Bool(false),
+		},
+		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
+			WorkloadPool: pulumi.Sprintf("%s.svc.id.goog", project),
+		},
+		DeletionProtection: pulumi.Bool(s.prod),
+		ResourceLabels:     pulumi.ToStringMap(s.cloudTags),
+	}, append(opts, pulumi.DependsOn(grants))...)
+	if err != nil {
+		return fmt.Errorf("gke cluster: %w", err)
+	}
+
+	if _, err := container.NewNodePool(ctx, s.name+"-system", &container.NodePoolArgs{
+		Name:             pulumi.String(SystemPoolName),
+		Cluster:          gke.Name,
+		Location:         pulumi.String(s.region),
+		NodeLocations:    pulumi.ToStringArray(s.zones),
+		Version:          gke.MasterVersion,
+		InitialNodeCount: pulumi.Int(perZone(s.system.MinSize, len(s.zones))),
+		Autoscaling: &container.NodePoolAutoscalingArgs{
+			TotalMinNodeCount: pulumi.Int(s.system.MinSize),
+			TotalMaxNodeCount: pulumi.Int(s.system.MaxSize),
+			LocationPolicy:    pulumi.String("BALANCED"),
+		},
+		Management: &container.NodePoolManagementArgs{
+			AutoRepair:  pulumi.Bool(true),
+			AutoUpgrade: pulumi.Bool(false),
+		},
+		NodeConfig: &container.NodePoolNodeConfigArgs{
+			MachineType:            pulumi.String(s.system.InstanceType),
+			ServiceAccount:         sa.Email,
+			OauthScopes:            pulumi.StringArray{pulumi.String(cloudPlatformScope)},
+			Labels:                 pulumi.ToStringMap(systemLabels()),
+			ResourceLabels:         pulumi.ToStringMap(s.cloudTags),
+			WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{Mode: pulumi.String("GKE_METADATA")},
+		},
+	}, append(opts, pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...); err != nil {
+		return fmt.Errorf("system node pool: %w", err)
+	}
+
+	kubeconfig := pulumi.All(gke.Name, gke.Endpoint, gke.MasterAuth.ClusterCaCertificate()).ApplyT(func(v []any) (string, error) {
+		return execKubeconfig(v[0].(string), "https://"+v[1].(string), deref(v[2]), execUser{
+			Command:            "gke-gcloud-auth-plugin",
+			InstallHint:        "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+			ProvideClusterInfo: true,
+		})
+	}).(pulumi.StringOutput)
+	c.Name = gke.Name
+	c.Endpoint = pulumi.Sprintf("https://%s", gke.Endpoint)
+	c.Version = gke.MasterVersion.ApplyT(k8sMinor).(pulumi.StringOutput)
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+	}, pulumi.Parent(c)); err != nil {
+		return fmt.Errorf("kubernetes provider: %w", err)
+	}
+	c.GCP = &GCPCluster{Cluster: gke, Network: network, Subnetwork: subnet, NodeServiceAccount: sa}
+	return nil
+}
+
+// perZone is a GKE pool's initial node count per zone for at least total nodes in all.
+func perZone(total, zones int) int {
+	return (total + zones - 1) / zones
+}

@@ -1,0 +1,133 @@
+package cluster_test
+
+import (
+	"testing"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+func TestGCPNetwork(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		network cluster.Network
+		want    cluster.Network
+	}{
+		{name: "defaults", want: cluster.Network{VPCCIDR: "10.0.0.0/16", PodCIDR: "10.4.0.0/14", ServiceCIDR: "10.8.0.0/20"}},
+		{
+			name:    "explicit",
+			network: cluster.Network{VPCCIDR: "10.128.0.0/20", PodCIDR: "10.132.0.0/14", ServiceCIDR: "10.136.0.0/20"},
+			want:    cluster.Network{VPCCIDR: "10.128.0.0/20", PodCIDR: "10.132.0.0/14", ServiceCIDR: "10.136.0.0/20"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Network = tt.network
+			m, _ := run(t, "eu", args)
+
+			assert.False(t, in(t, m.MustGet(t, tokNetwork, "eu-network"), "autoCreateSubnetworks").BoolValue())
+			sub := m.MustGet(t, tokSubnetwork, "eu-nodes")
+			assert.Equal(t, tt.want.VPCCIDR, in(t, sub, "ipCidrRange").StringValue())
+			assert.Equal(t, "europe-west1", in(t, sub, "region").StringValue())
+			assert.Equal(t, "pods", in(t, sub, "secondaryIpRanges", 0, "rangeName").StringValue())
+			assert.Equal(t, tt.want.PodCIDR, in(t, sub, "secondaryIpRanges", 0, "ipCidrRange").StringValue())
+			assert.Equal(t, "services", in(t, sub, "secondaryIpRanges", 1, "rangeName").StringValue())
+			assert.Equal(t, tt.want.ServiceCIDR, in(t, sub, "secondaryIpRanges", 1, "ipCidrRange").StringValue())
+			assert.Len(t, m.ByType(tokRouterNat), 1, "private nodes reach out through Cloud NAT")
+		})
+	}
+}
+
+func TestGCPCluster(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		tags       costtags.Tags
+		protection bool
+	}{
+		{name: "staging", tags: costtags.Tags{"team": "Payments", "env": "staging"}},
+		{name: "prod is protected", tags: costtags.Tags{"team": "Payments", "env": "prod"}, protection: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Tags = tt.tags
+			m, c := run(t, "eu", args)
+
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			assert.Equal(t, "europe-west1", in(t, gke, "location").StringValue())
+			assert.Equal(t, []string{"europe-west1-b", "europe-west1-c", "europe-west1-d"}, strs(t, in(t, gke, "nodeLocations")))
+			assert.Equal(t, "1.31", in(t, gke, "minMasterVersion").StringValue())
+			assert.Equal(t, "UNSPECIFIED", in(t, gke, "releaseChannel", "channel").StringValue())
+			assert.True(t, in(t, gke, "removeDefaultNodePool").BoolValue())
+			assert.Equal(t, "VPC_NATIVE", in(t, gke, "networkingMode").StringValue())
+			assert.Equal(t, "pods", in(t, gke, "ipAllocationPolicy", "clusterSecondaryRangeName").StringValue())
+			assert.Equal(t, "services", in(t, gke, "ipAllocationPolicy", "servicesSecondaryRangeName").StringValue())
+			assert.Equal(t, gcpProject+".svc.id.goog", in(t, gke, "workloadIdentityConfig", "workloadPool").StringValue())
+			assert.True(t, in(t, gke, "privateClusterConfig", "enablePrivateNodes").BoolValue())
+			assert.Equal(t, tt.protection, in(t, gke, "deletionProtection").BoolValue())
+			want, err := costtags.ForGCP(tt.tags)
+			require.NoError(t, err)
+			assert.Equal(t, want, strMap(t, in(t, gke, "resourceLabels")))
+			assert.Equal(t, "payments", want["team"], "GCP labels are lowercase")
+
+			// The node account holds the roles GKE documents, in the caller's project.
+			members := m.ByType(tokIAMMember)
+			require.Len(t, members, 5)
+			for _, mem := range members {
+				assert.Equal(t, gcpProject, in(t, mem, "project").StringValue())
+				assert.Equal(t, "serviceAccount:eu-nodes@"+gcpProject+".iam.gserviceaccount.com", in(t, mem, "member").StringValue())
+			}
+
+			pool := m.MustGet(t, tokNodePool, "eu-system")
+			assert.Equal(t, "system", in(t, pool, "name").StringValue())
+			assert.Equal(t, "eu-gke-5c2a", in(t, pool, "cluster").StringValue())
+			assert.Equal(t, gkeVersion, in(t, pool, "version").StringValue())
+			assert.Equal(t, "e2-standard-4", in(t, pool, "nodeConfig", "machineType").StringValue())
+			assert.Equal(t, map[string]string{cluster.LabelPool: "system", cluster.LabelCapacity: "on-demand"}, strMap(t, in(t, pool, "nodeConfig", "labels")))
+			assert.Equal(t, want, strMap(t, in(t, pool, "nodeConfig", "resourceLabels")))
+			assert.False(t, in(t, pool, "management", "autoUpgrade").BoolValue())
+			assert.Equal(t, "GKE_METADATA", in(t, pool, "nodeConfig", "workloadMetadataConfig", "mode").StringValue())
+			minNodes := 2.0
+			if tt.protection {
+				minNodes = 3
+			}
+			assert.Equal(t, minNodes, in(t, pool, "autoscaling", "totalMinNodeCount").NumberValue())
+			assert.Equal(t, 1.0, in(t, pool, "initialNodeCount").NumberValue(), "per zone")
+
+			assert.Equal(t, "1.31", await(t, c.Version))
+			assert.Equal(t, "https://"+gkeEndpoint, await(t, c.Endpoint))
+			require.NotNil(t, c.GCP)
+			assert.Nil(t, c.AWS)
+			assert.Empty(t, m.ByType(tokConfigMap), "GKE ranks pools with ComputeClasses, not the priority expander")
+		})
+	}
+}
+
+func TestGCPKubeconfigUsesAuthPlugin(t *testing.T) {
+	t.Parallel()
+	_, c := run(t, "eu", baseArgs(cluster.GCP))
+	var kc struct {
+		Clusters []struct {
+			Cluster map[string]string `yaml:"cluster"`
+		} `yaml:"clusters"`
+		Users []struct {
+			User struct {
+				Exec map[string]any `yaml:"exec"`
+			} `yaml:"user"`
+		} `yaml:"users"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(await(t, c.Kubeconfig).(string)), &kc))
+	require.Len(t, kc.Clusters, 1)
+	assert.Equal(t, "https://"+gkeEndpoint, kc.Clusters[0].Cluster["server"])
+	require.Len(t, kc.Users, 1)
+	assert.Equal(t, "gke-gcloud-auth-plugin", kc.Users[0].User.Exec["command"])
+	assert.Equal(t, true, kc.Users[0].User.Exec["provideClusterInfo"])
+}

@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	fleetsim "github.com/flotilla-io/flotilla/internal/fleetsim/sdk"
+)
+
+// simSystemType is the system pool's machine type on the simulator when
+// SystemPool.InstanceType is empty: 2 vCPUs and 8 GiB, like the other clouds' defaults.
+const simSystemType = "sim.medium"
+
+// simNameMax is the longest cluster or node pool name the simulator accepts.
+const simNameMax = 40
+
+// simPriorities rank the simulator's node pools as Flotilla names them: every spot pool
+// (<pool>-spot) above every fallback (<pool>-fallback), the system pool in neither.
+var simPriorities = map[int][]string{
+	spotPriority:     {`^.+-` + spotSuffix + `$`},
+	fallbackPriority: {`^.+-` + fallbackSuffix + `$`},
+}
+
+// simBackend builds a cluster on fleetsim, Flotilla's local simulator: a fleetsim Cluster
+// and an on-demand system NodePool, on the fleetsim provider for the region.
+//
+// The simulator plays the cluster-autoscaler itself (a spot pool's fallback takes over
+// after the spot pool's provision timeout, which spotpool sets from the cluster's
+// MaxNodeProvisionTime), so no autoscaler is installed. In kube mode, the default, every
+// simulated cluster has a real local control plane: KubeProvider is built from the
+// cluster's kubeconfig and the priority expander's ConfigMap records the same ranking
+// as on AWS and Azure. In lite mode (stack config fleetsim:kube or FLEETSIM_KUBE set to
+// "off", read when the program runs) the cluster has no Kubernetes API, its kubeconfig
+// reaches nothing, and KubeProvider is nil.
+type simBackend struct{}
+
+func newSimBackend() (backend, error) { return simBackend{}, nil }
+
+func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
+	p := inheritedProvider(c, "fleetsim")
+	if p == nil {
+		created, err := fleetsim.NewProvider(ctx, s.name+"-provider", &fleetsim.ProviderArgs{}, pulumi.Parent(c))
+		if err != nil {
+			return fmt.Errorf("provider: %w", err)
+		}
+		p = created
+	}
+	c.Provider = p
+	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
+
+	cl, err := fleetsim.NewCluster(ctx, s.name+"-cluster", &fleetsim.ClusterArgs{
+		Name:        pulumi.String(dnsLabel(s.name, simNameMax)),
+		Region:      pulumi.String(s.region),
+		Zones:       pulumi.ToStringArray(s.zones),
+		Version:     pulumi.String(s.version),
+		VpcCidr:     pulumi.String(s.network.VPCCIDR),
+		PodCidr:     pulumi.String(s.network.PodCIDR),
+		ServiceCidr: pulumi.String(s.network.ServiceCIDR),
+		// The simulator takes tags in the Kubernetes label form, as costtags gives it.
+		Tags: pulumi.ToStringMap(s.kubeLabels),
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("fleetsim cluster: %w", err)
+	}
+
+	systemType := s.system.InstanceType
+	if systemType == "" {
+		systemType = simSystemType
+	}
+	if _, err := fleetsim.NewNodePool(ctx, s.name+"-system", &fleetsim.NodePoolArgs{
+		Name:          pulumi.String(SystemPoolName),
+		Cluster:       cl.ID().ToStringOutput(),
+		CapacityType:  pulumi.String(string(OnDemand)),
+		InstanceTypes: pulumi.StringArray{pulumi.String(systemType)},
+		Zones:         pulumi.ToStringArray(s.zones),
+		MinSize:       pulumi.Int(s.system.MinSize),
+		MaxSize:       pulumi.Int(s.system.MaxSize),
+		DesiredSize:   pulumi.Int(s.system.MinSize),
+		// The pool follows its control plane through upgrades, as on the clouds.
+		Version: cl.Version,
+		Labels:  pulumi.ToStringMap(systemLabels()),
+		Tags:    pulumi.ToStringMap(s.kubeLabels),
+	}, append(opts,
+		// The autoscaler owns the pool's size once it exists.
+		pulumi.IgnoreChanges([]string{"desiredSize"}),
+	)...); err != nil {
+		return fmt.Errorf("system node pool: %w", err)
+	}
+
+	c.Name = cl.Name
+	c.Endpoint = cl.Endpoint
+	c.Version = cl.Version
+	c.Kubeconfig = pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput)
+	if !fleetsim.KubeMode(ctx) {
+		return nil
+	}
+	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: c.Kubeconfig,
+	}, pulumi.Parent(c)); err != nil {
+		return fmt.Errorf("kubernetes provider: %w", err)
+	}
+	doc, err := yaml.Marshal(simPriorities)
+	if err != nil {
+		return fmt.Errorf("priority expander: %w", err)
+	}
+	if _, err := corev1.NewConfigMap(ctx, s.name+"-priority-expander", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(PriorityExpanderConfigMap),
+			Namespace: pulumi.String("kube-system"),
+			Labels:    pulumi.ToStringMap(s.kubeLabels),
+		},
+		Data: pulumi.StringMap{"priorities": pulumi.String(string(doc))},
+	}, pulumi.Parent(c), pulumi.Provider(c.KubeProvider)); err != nil {
+		return fmt.Errorf("priority expander: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package envset
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Access is what a team may do in its namespaces of one environment.
+type Access string
+
+// The access levels, from least to most privileged. See the package doc for the exact rules.
+const (
+	AccessView  Access = "view"
+	AccessEdit  Access = "edit"
+	AccessAdmin Access = "admin"
+)
+
+// rank orders the access levels; an unknown level ranks 0.
+func (a Access) rank() int {
+	switch a {
+	case AccessView:
+		return 1
+	case AccessEdit:
+		return 2
+	case AccessAdmin:
+		return 3
+	}
+	return 0
+}
+
+func (a Access) valid() bool { return a.rank() > 0 }
+
+// Team owns namespaces and has an access level per environment.
+type Team struct {
+	Name       string
+	Namespaces []string
+	// Access is per environment name, e.g. {"dev": "edit", "prod": "view"}. An
+	// environment missing from the map grants the team nothing there.
+	Access map[string]Access
+}
+
+// Environment is one stage of the promotion path and the gates around it.
+type Environment struct {
+	Name             string
+	RequiresApproval bool          // promotion into it needs an explicit approval
+	Protected        bool          // deletion protection; replacements need an explicit flag
+	Soak             time.Duration // wait after a healthy rollout before the next environment starts
+	MaxConcurrency   int           // stacks rolled out at once within this environment
+	Account          string        // AWS account / GCP project / Azure subscription it lives in
+}
+
+// production reports whether the environment serves production: it is protected or
+// named like it. Production must not share a cloud account with anything else.
+func (e Environment) production() bool {
+	return e.Protected || e.Name == "prod" || e.Name == "production"
+}
+
+// Set is the environments in promotion order.
+type Set struct{ Environments []Environment }
+
+// Default returns dev -> staging -> prod: dev rolls out freely, staging soaks for ten
+// minutes, and prod needs an approval, is protected, soaks for half an hour and rolls
+// out one stack at a time. Each lives in an account of its own.
+func Default() Set {
+	return Set{Environments: []Environment{
+		{Name: "dev", Soak: 0, MaxConcurrency: 4, Account: "flotilla-dev"},
+		{Name: "staging", Soak: 10 * time.Minute, MaxConcurrency: 2, Account: "flotilla-staging"},
+		{Name: "prod", RequiresApproval: true, Protected: true, Soak: 30 * time.Minute, MaxConcurrency: 1, Account: "flotilla-prod"},
+	}}
+}
+
+// Get returns the environment with the given name.
+func (s Set) Get(name string) (Environment, bool) {
+	for _, e := range s.Environments {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Environment{}, false
+}
+
+// Names returns the environments' names in promotion order.
+func (s Set) Names() []string {
+	names := make([]string, 0, len(s.Environments))
+	for _, e := range s.Environments {
+		names = append(names, e.Name)
+	}
+	return names
+}
+
+// Next returns the environment promoted to after name; false when name is the last one
+// or not in the set.
+func (s Set) Next(name string) (Environment, bool) {
+	for i, e := range s.Environments {
+		if e.Name == name {
+			if i+1 < len(s.Environments) {
+				return s.Environments[i+1], true
+			}
+			return Environment{}, false
+		}
+	}
+	return Environment{}, false
+}
+
+// dnsLabel is a Kubernetes DNS-1123 label; environment, team and namespace names all
+// end up in object names, label values and Pulumi stack names, so they must be one.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func checkDNSLabel(s string) error {
+	if len(s) > 63 {
+		return fmt.Errorf("%q is longer than 63 characters", s)
+	}
+	if !dnsLabel.MatchString(s) {
+		return fmt.Errorf("%q is not a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)", s)
+	}
+	return nil
+}
+
+// Validate reports every problem in the set at once, each naming its environment: an
+// empty set, missing, malformed or duplicate names, MaxConcurrency below 1, a negative
+// Soak, and a production environment (Protected, or named "prod" or "production") that
+// shares its Account with a non-production one. An empty Account is not compared.
+func (s Set) Validate() error {
+	if len(s.Environments) == 0 {
+		return errors.New("the environment set is empty: define at least one environment, e.g. dev, staging and prod")
+	}
+	var problems []error
+	seen := map[string]bool{}
+	for i, e := range s.Environments {
+		who := fmt.Sprintf("environment %q", e.Name)
+		switch {
+		case e.Name == "":
+			who = fmt.Sprintf("environment #%d", i+1)
+			problems = append(problems, fmt.Errorf("%s has no name", who))
+		case seen[e.Name]:
+			problems = append(problems, fmt.Errorf("%s is defined more than once", who))
+		default:
+			if err := checkDNSLabel(e.Name); err != nil {
+				problems = append(problems, fmt.Errorf("%s: name %w", who, err))
+			}
+		}
+		seen[e.Name] = true
+		if e.MaxConcurrency < 1 {
+			problems = append(problems, fmt.Errorf("%s: maxConcurrency is %d; it must be at least 1", who, e.MaxConcurrency))
+		}
+		if e.Soak < 0 {
+			problems = append(problems, fmt.Errorf("%s: soak is %s; it must not be negative", who, e.Soak))
+		}
+	}
+	for _, p := range s.Environments {
+		if !p.production() || p.Account == "" {
+			continue
+		}
+		var shared []string
+		for _, o := range s.Environments {
+			if !o.production() && o.Account == p.Account {
+				shared = append(shared, fmt.Sprintf("%q", o.Name))
+			}
+		}
+		if len(shared) > 0 {
+			problems = append(problems, fmt.Errorf("environment %q is production but shares account %q with %s: give production an account of its own",
+				p.Name, p.Account, strings.Join(shared, ", ")))
+		}
+	}
+	return errors.Join(problems...)
+}

@@ -1,0 +1,169 @@
+package spotpool_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/components/spotpool"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAWSNodeGroups(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		edit          func(*spotpool.Args)
+		zones         []string
+		fallbackTypes []string
+		fallbackMax   float64
+	}{
+		{
+			name:          "fallback takes the spot pool's types and size",
+			zones:         []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"},
+			fallbackTypes: instanceTypes[cluster.AWS],
+			fallbackMax:   10,
+		},
+		{
+			name: "own fallback types and size in two zones",
+			edit: func(a *spotpool.Args) {
+				a.Zones = []string{"eu-west-1b", "eu-west-1c"}
+				a.Fallback = spotpool.Fallback{InstanceTypes: []string{"m6i.2xlarge", "m5.2xlarge"}, MaxSize: 4}
+			},
+			zones:         []string{"eu-west-1b", "eu-west-1c"},
+			fallbackTypes: []string{"m6i.2xlarge", "m5.2xlarge"},
+			fallbackMax:   4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, pool := mustRun(t, cluster.AWS, tt.edit)
+			wantTags, err := costtags.ForAWS(costtags.Tags{"team": "data", "env": "staging", "cost-center": "cc-100", "app": "etl"})
+			require.NoError(t, err)
+			comp := m.MustGet(t, tokPool, "batch")
+			provider := m.MustGet(t, "pulumi:providers:aws", "eu-provider").URN
+			var subnets []string
+			for _, z := range tt.zones {
+				subnets = append(subnets, m.MustGet(t, "aws:ec2/subnet:Subnet", "eu-private-"+z).ID)
+			}
+
+			groups := []struct {
+				resource, groupName, capacityType string
+				types                             []string
+				min, max                          float64
+				labels                            map[string]string
+				taints                            []string
+			}{
+				{
+					resource: "batch-spot", groupName: "batch-spot", capacityType: "SPOT",
+					types: instanceTypes[cluster.AWS], min: 1, max: 10,
+					labels: map[string]string{"workload": "batch", "flotilla.io/pool": "batch", "flotilla.io/capacity": "spot"},
+					taints: []string{"flotilla.io/capacity=spot:NO_SCHEDULE", "dedicated=batch:NO_EXECUTE"},
+				},
+				{
+					resource: "batch-fallback", groupName: "batch-fallback", capacityType: "ON_DEMAND",
+					types: tt.fallbackTypes, min: 0, max: tt.fallbackMax,
+					labels: map[string]string{"workload": "batch", "flotilla.io/pool": "batch", "flotilla.io/capacity": "on-demand"},
+					taints: []string{"dedicated=batch:NO_EXECUTE"},
+				},
+			}
+			for _, g := range groups {
+				ng := m.MustGet(t, tokNodeGroup, g.resource)
+				assert.Equal(t, comp.URN, ng.Parent)
+				assert.True(t, strings.HasPrefix(ng.Provider, provider+"::"), "uses the cluster's provider")
+				assert.Equal(t, g.groupName, in(t, ng, "nodeGroupName").StringValue())
+				assert.Equal(t, g.capacityType, in(t, ng, "capacityType").StringValue())
+				assert.Equal(t, g.types, strs(t, in(t, ng, "instanceTypes")))
+				assert.Equal(t, g.min, in(t, ng, "scalingConfig", "minSize").NumberValue())
+				assert.Equal(t, g.max, in(t, ng, "scalingConfig", "maxSize").NumberValue())
+				assert.Equal(t, g.min, in(t, ng, "scalingConfig", "desiredSize").NumberValue())
+				assert.Equal(t, g.labels, strMap(t, in(t, ng, "labels")))
+				assert.Equal(t, g.taints, taints(t, in(t, ng, "taints")))
+				assert.Equal(t, subnets, strs(t, in(t, ng, "subnetIds")))
+				assert.Equal(t, "eu-eks-7d1e", in(t, ng, "clusterName").StringValue())
+				assert.Equal(t, "1.31", in(t, ng, "version").StringValue())
+				assert.Equal(t, wantTags, strMap(t, in(t, ng, "tags")))
+
+				// The launch template carries the cost tags to instances and volumes.
+				lt := m.MustGet(t, tokLT, g.resource)
+				assert.Equal(t, comp.URN, lt.Parent)
+				assert.Equal(t, lt.ID, in(t, ng, "launchTemplate", "id").StringValue())
+				specs := map[string]map[string]string{}
+				for _, s := range in(t, lt, "tagSpecifications").ArrayValue() {
+					specs[pulumitest.Prop(t, s, "resourceType").StringValue()] = strMap(t, pulumitest.Prop(t, s, "tags"))
+				}
+				assert.Equal(t, wantTags, specs["instance"], "instances carry the cost tags")
+				assert.Equal(t, wantTags, specs["volume"], "volumes carry the cost tags")
+			}
+			assert.Equal(t, "data", wantTags["team"], "the pool's tags win over the cluster's")
+			assert.Equal(t, "cc-100", wantTags["cost-center"], "the cluster's tags are kept")
+
+			assert.Equal(t, "batch-spot", pulumitest.Await(t, pool.SpotPoolName))
+			assert.Equal(t, "batch-fallback", pulumitest.Await(t, pool.FallbackPoolName))
+			assert.Equal(t, map[string]string{"flotilla.io/pool": "batch"}, pulumitest.Await(t, pool.NodeSelector))
+			assert.Equal(t, []string{"flotilla.io/capacity=spot:NoSchedule", "dedicated=batch:NoExecute"}, pulumitest.Await(t, pool.Tolerations))
+		})
+	}
+}
+
+func TestAWSFallbackDisabled(t *testing.T) {
+	t.Parallel()
+	m, pool := mustRun(t, cluster.AWS, func(a *spotpool.Args) { a.Fallback.Disabled = true })
+	require.Len(t, m.ByType(tokNodeGroup), 2, "the system group and the spot group")
+	_, ok := m.Get(tokNodeGroup, "batch-fallback")
+	assert.False(t, ok)
+	assert.Equal(t, "", pulumitest.Await(t, pool.FallbackPoolName))
+	assert.Empty(t, pulumitest.Await(t, pool.FallbackPoolNames))
+}
+
+// TestAWSPriorityExpanderRanksRealGroups checks the cluster's ConfigMap against the
+// Auto Scaling groups EKS makes of the node groups that were registered.
+func TestAWSPriorityExpanderRanksRealGroups(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.AWS, "staging"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"batch", "web-fallback", "gpu_jobs"} {
+			if _, err := spotpool.New(ctx, name, poolArgs(c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	prios := priorities(t, m)
+	asg := func(ng pulumitest.Resource) string {
+		return "eks-" + in(t, ng, "nodeGroupName").StringValue() + "-4ac6f2b1-0d3e-4f5a-9b7c-1e2d3c4b5a69"
+	}
+	var spot, fallback []string
+	for _, ng := range m.ByType(tokNodeGroup) {
+		switch in(t, ng, "capacityType").StringValue() {
+		case "SPOT":
+			spot = append(spot, asg(ng))
+		case "ON_DEMAND":
+			if in(t, ng, "nodeGroupName").StringValue() == cluster.SystemPoolName {
+				assert.Equal(t, -1, rank(prios, asg(ng)), "the system group matches no priority")
+				continue
+			}
+			fallback = append(fallback, asg(ng))
+		}
+	}
+	require.Len(t, spot, 3)
+	require.Len(t, fallback, 3)
+	for _, s := range spot {
+		assert.NotEqual(t, -1, rank(prios, s), s)
+		for _, f := range fallback {
+			assert.NotEqual(t, -1, rank(prios, f), f)
+			assert.Greater(t, rank(prios, s), rank(prios, f), "%s outranks %s", s, f)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package spotpool_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/components/spotpool"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAzureAgentPools(t *testing.T) {
+	t.Parallel()
+	m, pool := mustRun(t, cluster.Azure, func(a *spotpool.Args) {
+		a.Fallback = spotpool.Fallback{InstanceTypes: []string{"Standard_D8s_v5", "Standard_D8as_v5"}, MaxSize: 6}
+	})
+	wantTags, err := costtags.ForAzure(costtags.Tags{"team": "data", "env": "staging", "cost-center": "cc-100", "app": "etl"})
+	require.NoError(t, err)
+	comp := m.MustGet(t, tokPool, "batch")
+	provider := m.MustGet(t, "pulumi:providers:azure-native", "eu-provider").URN
+	subnet := m.MustGet(t, "azure-native:network:Subnet", "eu-nodes").ID
+
+	check := func(resourceName, poolName, vmSize string, spot bool, min, max float64) pulumitest.Resource {
+		t.Helper()
+		ap := m.MustGet(t, tokAgentPool, resourceName)
+		assert.Equal(t, comp.URN, ap.Parent)
+		assert.True(t, strings.HasPrefix(ap.Provider, provider+"::"), "uses the cluster's provider")
+		assert.Equal(t, poolName, in(t, ap, "agentPoolName").StringValue())
+		assert.Equal(t, "eu-aks9f3c", in(t, ap, "resourceName").StringValue())
+		assert.Equal(t, "eu-rg1a2b", in(t, ap, "resourceGroupName").StringValue())
+		assert.Equal(t, "User", in(t, ap, "mode").StringValue())
+		assert.Equal(t, vmSize, in(t, ap, "vmSize").StringValue())
+		assert.Equal(t, "1.31", in(t, ap, "orchestratorVersion").StringValue())
+		assert.True(t, in(t, ap, "enableAutoScaling").BoolValue())
+		assert.Equal(t, min, in(t, ap, "minCount").NumberValue())
+		assert.Equal(t, max, in(t, ap, "maxCount").NumberValue())
+		assert.Equal(t, []string{"1", "2", "3"}, strs(t, in(t, ap, "availabilityZones")))
+		assert.Equal(t, subnet, in(t, ap, "vnetSubnetID").StringValue())
+		assert.Equal(t, wantTags, strMap(t, in(t, ap, "tags")), "AKS pool tags carry the cost tags")
+		capacity := "on-demand"
+		if spot {
+			capacity = "spot"
+		}
+		assert.Equal(t, map[string]string{"workload": "batch", "flotilla.io/pool": "batch", "flotilla.io/capacity": capacity}, strMap(t, in(t, ap, "nodeLabels")))
+		return ap
+	}
+	for i, typ := range instanceTypes[cluster.Azure] {
+		min := 0.0
+		if i == 0 {
+			min = 1
+		}
+		ap := check(fmt.Sprintf("batch-spot-%d", i), fmt.Sprintf("batch%dspot", i), typ, true, min, 10)
+		assert.Equal(t, "Spot", in(t, ap, "scaleSetPriority").StringValue())
+		assert.Equal(t, "Delete", in(t, ap, "scaleSetEvictionPolicy").StringValue())
+		assert.Equal(t, -1.0, in(t, ap, "spotMaxPrice").NumberValue())
+		assert.Equal(t, []string{
+			"flotilla.io/capacity=spot:NoSchedule",
+			"kubernetes.azure.com/scalesetpriority=spot:NoSchedule",
+			"dedicated=batch:NoExecute",
+		}, strs(t, in(t, ap, "nodeTaints")))
+	}
+	for i, typ := range []string{"Standard_D8s_v5", "Standard_D8as_v5"} {
+		ap := check(fmt.Sprintf("batch-fallback-%d", i), fmt.Sprintf("batch%dfall", i), typ, false, 0, 6)
+		assert.Equal(t, "Regular", in(t, ap, "scaleSetPriority").StringValue())
+		assert.NotContains(t, ap.Inputs, "spotMaxPrice")
+		assert.NotContains(t, ap.Inputs, "scaleSetEvictionPolicy")
+		assert.Equal(t, []string{"dedicated=batch:NoExecute"}, strs(t, in(t, ap, "nodeTaints")))
+	}
+	assert.Len(t, m.ByType(tokAgentPool), 6)
+
+	assert.Equal(t, "batch0spot", pulumitest.Await(t, pool.SpotPoolName))
+	assert.Equal(t, []string{"batch0spot", "batch1spot", "batch2spot", "batch3spot"}, pulumitest.Await(t, pool.SpotPoolNames))
+	assert.Equal(t, []string{"batch0fall", "batch1fall"}, pulumitest.Await(t, pool.FallbackPoolNames))
+	assert.Equal(t, []string{
+		"flotilla.io/capacity=spot:NoSchedule",
+		"kubernetes.azure.com/scalesetpriority=spot:NoSchedule",
+		"dedicated=batch:NoExecute",
+	}, pulumitest.Await(t, pool.Tolerations))
+}
+
+// TestAzurePriorityExpanderRanksRealPools checks the cluster's ConfigMap against the scale
+// sets AKS makes of the agent pools that were registered.
+func TestAzurePriorityExpanderRanksRealPools(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.Azure, "staging"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"batch", "interactive-web-frontend", "9lives"} {
+			if _, err := spotpool.New(ctx, name, poolArgs(c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	prios := priorities(t, m)
+	vmss := func(pool string) string { return "aks-" + pool + "-31415926-vmss" }
+	var spot, fallback []string
+	for _, ap := range m.ByType(tokAgentPool) {
+		name := in(t, ap, "agentPoolName").StringValue()
+		assert.LessOrEqual(t, len(name), 12, name)
+		assert.Regexp(t, `^[a-z][a-z0-9]*$`, name)
+		if in(t, ap, "scaleSetPriority").StringValue() == "Spot" {
+			spot = append(spot, vmss(name))
+		} else {
+			fallback = append(fallback, vmss(name))
+		}
+	}
+	require.Len(t, spot, 12)
+	require.Len(t, fallback, 12)
+	for _, s := range spot {
+		for _, f := range fallback {
+			assert.Greater(t, rank(prios, s), rank(prios, f), "%s outranks %s", s, f)
+			assert.NotEqual(t, -1, rank(prios, f), f)
+		}
+	}
+	assert.Equal(t, -1, rank(prios, vmss(cluster.SystemPoolName)), "the system pool matches no priority")
+}

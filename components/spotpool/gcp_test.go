@@ -1,0 +1,128 @@
+package spotpool_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/components/spotpool"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestGCPNodePools(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		edit          func(*spotpool.Args)
+		zones         []string
+		fallbackTypes []string
+		fallbackMax   float64
+	}{
+		{
+			name:          "a pool per type, fallback like spot",
+			zones:         []string{"europe-west1-b", "europe-west1-c", "europe-west1-d"},
+			fallbackTypes: instanceTypes[cluster.GCP],
+			fallbackMax:   10,
+		},
+		{
+			name: "own fallback in two zones",
+			edit: func(a *spotpool.Args) {
+				a.Zones = []string{"europe-west1-c", "europe-west1-d"}
+				a.Fallback = spotpool.Fallback{InstanceTypes: []string{"n2-standard-8"}, MaxSize: 3}
+			},
+			zones:         []string{"europe-west1-c", "europe-west1-d"},
+			fallbackTypes: []string{"n2-standard-8"},
+			fallbackMax:   3,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, pool := mustRun(t, cluster.GCP, tt.edit)
+			wantLabels, err := costtags.ForGCP(costtags.Tags{"team": "data", "env": "staging", "cost-center": "cc-100", "app": "etl"})
+			require.NoError(t, err)
+			comp := m.MustGet(t, tokPool, "batch")
+			provider := m.MustGet(t, "pulumi:providers:gcp", "eu-provider").URN
+
+			check := func(resourceName, poolName, machineType string, spot bool, min, max float64, policy string) {
+				t.Helper()
+				np := m.MustGet(t, tokNodePool, resourceName)
+				assert.Equal(t, comp.URN, np.Parent)
+				assert.True(t, strings.HasPrefix(np.Provider, provider+"::"), "uses the cluster's provider")
+				assert.Equal(t, poolName, in(t, np, "name").StringValue())
+				assert.Equal(t, "eu-gke-5c2a", in(t, np, "cluster").StringValue())
+				assert.Equal(t, "europe-west1", in(t, np, "location").StringValue())
+				assert.Equal(t, tt.zones, strs(t, in(t, np, "nodeLocations")))
+				assert.Equal(t, pulumitest.FakeGKEVersion, in(t, np, "version").StringValue())
+				assert.Equal(t, machineType, in(t, np, "nodeConfig", "machineType").StringValue())
+				assert.Equal(t, spot, in(t, np, "nodeConfig", "spot").BoolValue())
+				assert.Equal(t, min, in(t, np, "autoscaling", "totalMinNodeCount").NumberValue())
+				assert.Equal(t, max, in(t, np, "autoscaling", "totalMaxNodeCount").NumberValue())
+				assert.Equal(t, policy, in(t, np, "autoscaling", "locationPolicy").StringValue())
+				assert.Equal(t, wantLabels, strMap(t, in(t, np, "nodeConfig", "resourceLabels")), "cost labels")
+				assert.Equal(t, "eu-nodes@"+pulumitest.FakeGCPProject+".iam.gserviceaccount.com", in(t, np, "nodeConfig", "serviceAccount").StringValue())
+				capacity, wantTaints := "on-demand", []string{"cloud.google.com/compute-class=batch:NO_SCHEDULE", "dedicated=batch:NO_EXECUTE"}
+				if spot {
+					capacity = "spot"
+					wantTaints = append([]string{"flotilla.io/capacity=spot:NO_SCHEDULE"}, wantTaints...)
+				}
+				assert.Equal(t, map[string]string{
+					"workload":                       "batch",
+					"flotilla.io/pool":               "batch",
+					"flotilla.io/capacity":           capacity,
+					"cloud.google.com/compute-class": "batch",
+				}, strMap(t, in(t, np, "nodeConfig", "labels")))
+				assert.Equal(t, wantTaints, taints(t, in(t, np, "nodeConfig", "taints")))
+			}
+			var spotNames, fallbackNames []string
+			for i, typ := range instanceTypes[cluster.GCP] {
+				min := 0.0
+				if i == 0 {
+					min = 1 // the preferred type holds the pool's minimum
+				}
+				name := fmt.Sprintf("batch-spot-%d", i)
+				check(name, name, typ, true, min, 10, "ANY")
+				spotNames = append(spotNames, name)
+			}
+			for i, typ := range tt.fallbackTypes {
+				name := fmt.Sprintf("batch-fallback-%d", i)
+				check(name, name, typ, false, 0, tt.fallbackMax, "BALANCED")
+				fallbackNames = append(fallbackNames, name)
+			}
+			assert.Len(t, m.ByType(tokNodePool), 1+len(spotNames)+len(fallbackNames), "and the system pool")
+
+			// The ComputeClass ranks spot first, the fallback second, and moves back.
+			cc := m.MustGet(t, tokComputeClass, "batch-class")
+			assert.Equal(t, comp.URN, cc.Parent)
+			assert.True(t, strings.HasPrefix(cc.Provider, m.MustGet(t, "pulumi:providers:kubernetes", "eu-k8s").URN+"::"))
+			assert.Equal(t, "batch", in(t, cc, "metadata", "name").StringValue())
+			prios := in(t, cc, "spec", "priorities").ArrayValue()
+			require.Len(t, prios, 2)
+			assert.Equal(t, spotNames, strs(t, pulumitest.Prop(t, prios[0], "nodepools")))
+			assert.Equal(t, fallbackNames, strs(t, pulumitest.Prop(t, prios[1], "nodepools")))
+			assert.True(t, in(t, cc, "spec", "activeMigration", "optimizeRulePriority").BoolValue())
+			assert.False(t, in(t, cc, "spec", "nodePoolAutoCreation", "enabled").BoolValue())
+
+			assert.Equal(t, "batch-spot-0", pulumitest.Await(t, pool.SpotPoolName))
+			assert.Equal(t, "batch-fallback-0", pulumitest.Await(t, pool.FallbackPoolName))
+			assert.Equal(t, map[string]string{"flotilla.io/pool": "batch", "cloud.google.com/compute-class": "batch"}, pulumitest.Await(t, pool.NodeSelector))
+			assert.Equal(t, []string{
+				"flotilla.io/capacity=spot:NoSchedule",
+				"cloud.google.com/compute-class=batch:NoSchedule",
+				"dedicated=batch:NoExecute",
+			}, pulumitest.Await(t, pool.Tolerations))
+		})
+	}
+}
+
+func TestGCPComputeClassWithoutFallback(t *testing.T) {
+	t.Parallel()
+	m, _ := mustRun(t, cluster.GCP, func(a *spotpool.Args) { a.Fallback.Disabled = true })
+	prios := in(t, m.MustGet(t, tokComputeClass, "batch-class"), "spec", "priorities").ArrayValue()
+	require.Len(t, prios, 1)
+	assert.Equal(t, []string{"batch-spot-0", "batch-spot-1", "batch-spot-2", "batch-spot-3"}, strs(t, pulumitest.Prop(t, prios[0], "nodepools")))
+}

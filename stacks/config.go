@@ -1,0 +1,349 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/components/envset"
+	"github.com/flotilla-io/flotilla/components/geofleet"
+	"github.com/flotilla-io/flotilla/components/spotpool"
+)
+
+// Namespace is the configuration namespace of every Flotilla stack setting.
+const Namespace = "flotilla"
+
+// Config is one environment's stack configuration: the `flotilla:` keys of
+// stacks/Pulumi.<env>.yaml.
+type Config struct {
+	// Environment names the envset environment this stack deploys (flotilla:environment).
+	Environment string `json:"environment"`
+	// Version is the Kubernetes minor every cluster runs unless it says otherwise.
+	Version string `json:"version"`
+	// AddressSpace is the environment's block that cluster networks are planned from.
+	AddressSpace string `json:"addressSpace"`
+	// Tags are the cost tags of everything in the stack; env is set from Environment.
+	Tags costtags.Tags `json:"tags"`
+	// Clusters are the fleet's clusters.
+	Clusters []ClusterConfig `json:"clusters"`
+	// Teams are granted namespaces and access by the EnvironmentSet.
+	Teams []TeamConfig `json:"teams"`
+	// Networks is the network plan in use, by cluster name. Ranges listed here never
+	// move; clusters missing from it get new ranges, which the stack exports as
+	// `networks` so they can be written back here.
+	Networks map[string]NetworkConfig `json:"networks"`
+}
+
+// ClusterConfig is one cluster of flotilla:clusters.
+type ClusterConfig struct {
+	Name       string           `json:"name"`
+	Cloud      string           `json:"cloud"`
+	Region     string           `json:"region"`
+	Zones      []string         `json:"zones"`
+	Version    string           `json:"version"`
+	SystemPool SystemPoolConfig `json:"systemPool"`
+	SpotPools  []SpotPoolConfig `json:"spotPools"`
+}
+
+// SystemPoolConfig is a cluster's on-demand system pool.
+type SystemPoolConfig struct {
+	InstanceType string `json:"instanceType"`
+	MinSize      int    `json:"minSize"`
+	MaxSize      int    `json:"maxSize"`
+}
+
+// SpotPoolConfig is a spot pool with its on-demand fallback.
+type SpotPoolConfig struct {
+	Name          string         `json:"name"`
+	InstanceTypes []string       `json:"instanceTypes"`
+	MinSize       int            `json:"minSize"`
+	MaxSize       int            `json:"maxSize"`
+	Fallback      FallbackConfig `json:"fallback"`
+}
+
+// FallbackConfig configures a spot pool's on-demand fallback.
+type FallbackConfig struct {
+	Disabled         bool     `json:"disabled"`
+	InstanceTypes    []string `json:"instanceTypes"`
+	MaxSize          int      `json:"maxSize"`
+	ProvisionTimeout string   `json:"provisionTimeout"` // a Go duration, e.g. "5m"
+}
+
+// TeamConfig is one team of flotilla:teams.
+type TeamConfig struct {
+	Name       string            `json:"name"`
+	Namespaces []string          `json:"namespaces"`
+	Access     map[string]string `json:"access"`
+}
+
+// NetworkConfig is one cluster's planned ranges.
+type NetworkConfig struct {
+	VPCCIDR     string `json:"vpcCIDR"`
+	PodCIDR     string `json:"podCIDR"`
+	ServiceCIDR string `json:"serviceCIDR"`
+}
+
+// keys are the settings under flotilla:, each decoded into its Config field.
+var keys = []string{"environment", "version", "addressSpace", "tags", "clusters", "teams", "networks"}
+
+// ConfigError lists every problem with a stack's configuration, naming the stack file
+// and the key.
+type ConfigError struct {
+	File     string
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s: invalid configuration:\n  - %s", e.File, strings.Join(e.Problems, "\n  - "))
+}
+
+// IsConfigError reports whether err is a configuration problem.
+func IsConfigError(err error) bool {
+	var ce *ConfigError
+	return errors.As(err, &ce)
+}
+
+// ParseConfig decodes and validates the flotilla: settings. get returns a key's raw
+// value (a string, or JSON for objects and lists) as Pulumi config holds it; all lists
+// the keys set under flotilla:, so that unknown ones are reported. file names the stack
+// file in messages.
+func ParseConfig(file string, all []string, get func(key string) (string, bool)) (Config, error) {
+	var cfg Config
+	var problems []string
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[k] = true
+	}
+	for _, k := range all {
+		if !known[k] {
+			problems = append(problems, fmt.Sprintf("%s:%s: unknown key; known keys are %s", Namespace, k, strings.Join(keys, ", ")))
+		}
+	}
+	targets := map[string]any{
+		"tags": &cfg.Tags, "clusters": &cfg.Clusters, "teams": &cfg.Teams, "networks": &cfg.Networks,
+	}
+	for _, k := range keys {
+		raw, ok := get(k)
+		if !ok {
+			continue
+		}
+		switch k {
+		case "environment":
+			cfg.Environment = raw
+		case "version":
+			cfg.Version = raw
+		case "addressSpace":
+			cfg.AddressSpace = raw
+		default:
+			dec := json.NewDecoder(strings.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(targets[k]); err != nil {
+				problems = append(problems, fmt.Sprintf("%s:%s: %v", Namespace, k, err))
+			}
+		}
+	}
+	problems = append(problems, cfg.problems()...)
+	if len(problems) > 0 {
+		return Config{}, &ConfigError{File: file, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// ReadStackFile reads and validates the flotilla: settings of a Pulumi.<env>.yaml file.
+// Unlike a running program, it sees every key, so it also reports unknown ones.
+func ReadStackFile(path string) (Config, error) {
+	values, err := ReadStackValues(path)
+	if err != nil {
+		return Config{}, err
+	}
+	all := make([]string, 0, len(values))
+	short := map[string]string{}
+	for key, v := range values {
+		k := strings.TrimPrefix(key, Namespace+":")
+		all = append(all, k)
+		short[k] = v
+	}
+	sort.Strings(all)
+	return ParseConfig(path, all, func(k string) (string, bool) { v, ok := short[k]; return v, ok })
+}
+
+// ReadStackValues returns the flotilla: settings of a stack file as Pulumi config holds
+// them: "flotilla:key" -> a string, or JSON for objects and lists.
+func ReadStackValues(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Config map[string]yaml.Node `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{File: path, Problems: []string{err.Error()}}
+	}
+	values := map[string]string{}
+	for key, node := range doc.Config {
+		ns, _, ok := strings.Cut(key, ":")
+		if !ok || ns != Namespace {
+			continue
+		}
+		if node.Kind == yaml.ScalarNode {
+			values[key] = node.Value
+			continue
+		}
+		var v any
+		if err := node.Decode(&v); err != nil {
+			return nil, &ConfigError{File: path, Problems: []string{fmt.Sprintf("%s: %v", key, err)}}
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, &ConfigError{File: path, Problems: []string{fmt.Sprintf("%s: %v", key, err)}}
+		}
+		values[key] = string(raw)
+	}
+	return values, nil
+}
+
+var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+// problems checks what the components cannot check alone: required keys, shapes and
+// durations. The components validate the rest (regions, CIDRs, sizes) when the
+// program runs.
+func (c Config) problems() []string {
+	var out []string
+	need := func(key, v string) {
+		if v == "" {
+			out = append(out, fmt.Sprintf("%s:%s is required", Namespace, key))
+		}
+	}
+	need("environment", c.Environment)
+	need("version", c.Version)
+	need("addressSpace", c.AddressSpace)
+	if c.Version != "" && !versionRE.MatchString(c.Version) {
+		out = append(out, fmt.Sprintf("%s:version: %q is not a Kubernetes minor such as \"1.31\"", Namespace, c.Version))
+	}
+	if c.AddressSpace != "" {
+		if _, err := netip.ParsePrefix(c.AddressSpace); err != nil {
+			out = append(out, fmt.Sprintf("%s:addressSpace: %q is not a CIDR block such as \"10.32.0.0/13\"", Namespace, c.AddressSpace))
+		}
+	}
+	if len(c.Clusters) == 0 {
+		out = append(out, fmt.Sprintf("%s:clusters: at least one cluster is required", Namespace))
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Clusters {
+		at := fmt.Sprintf("%s:clusters[%d]", Namespace, i)
+		if cl.Cloud == "" || cl.Region == "" {
+			out = append(out, fmt.Sprintf("%s: cloud and region are required", at))
+		}
+		name := cl.key()
+		if seen[name] {
+			out = append(out, fmt.Sprintf("%s: cluster name %q is used twice", at, name))
+		}
+		seen[name] = true
+		if cl.Version != "" && !versionRE.MatchString(cl.Version) {
+			out = append(out, fmt.Sprintf("%s.version: %q is not a Kubernetes minor such as \"1.31\"", at, cl.Version))
+		}
+		for j, sp := range cl.SpotPools {
+			if sp.Fallback.ProvisionTimeout == "" {
+				continue
+			}
+			if d, err := time.ParseDuration(sp.Fallback.ProvisionTimeout); err != nil || d <= 0 {
+				out = append(out, fmt.Sprintf("%s.spotPools[%d].fallback.provisionTimeout: %q is not a positive duration such as \"5m\"", at, j, sp.Fallback.ProvisionTimeout))
+			}
+		}
+	}
+	for i, t := range c.Teams {
+		at := fmt.Sprintf("%s:teams[%d]", Namespace, i)
+		if t.Name == "" {
+			out = append(out, at+": name is required")
+		}
+		for env, a := range t.Access {
+			switch envset.Access(a) {
+			case envset.AccessAdmin, envset.AccessEdit, envset.AccessView:
+			default:
+				out = append(out, fmt.Sprintf("%s.access[%s]: %q is not one of admin, edit, view", at, env, a))
+			}
+		}
+	}
+	for name := range c.Networks {
+		if !seen[name] {
+			out = append(out, fmt.Sprintf("%s:networks: %q is not a cluster of this stack; remove its ranges once the cluster is destroyed", Namespace, name))
+		}
+	}
+	return out
+}
+
+func (cl ClusterConfig) key() string {
+	if cl.Name != "" {
+		return cl.Name
+	}
+	return cl.Cloud + "-" + cl.Region
+}
+
+// fleetArgs turns the configuration into the GeoFleet's arguments.
+func (c Config) fleetArgs(tags costtags.Tags) *geofleet.Args {
+	args := &geofleet.Args{
+		Environment:  c.Environment,
+		Version:      c.Version,
+		AddressSpace: c.AddressSpace,
+		Tags:         tags,
+		Previous:     map[string]cluster.Network{},
+	}
+	for name, n := range c.Networks {
+		args.Previous[name] = cluster.Network{VPCCIDR: n.VPCCIDR, PodCIDR: n.PodCIDR, ServiceCIDR: n.ServiceCIDR}
+	}
+	for _, cl := range c.Clusters {
+		spec := geofleet.ClusterSpec{
+			Name:    cl.Name,
+			Cloud:   cluster.Cloud(cl.Cloud),
+			Region:  cl.Region,
+			Zones:   cl.Zones,
+			Version: cl.Version,
+			SystemPool: cluster.SystemPool{
+				InstanceType: cl.SystemPool.InstanceType,
+				MinSize:      cl.SystemPool.MinSize,
+				MaxSize:      cl.SystemPool.MaxSize,
+			},
+		}
+		for _, sp := range cl.SpotPools {
+			timeout, _ := time.ParseDuration(sp.Fallback.ProvisionTimeout) // validated in problems
+			spec.SpotPools = append(spec.SpotPools, geofleet.SpotPoolSpec{
+				Name:          sp.Name,
+				InstanceTypes: sp.InstanceTypes,
+				MinSize:       sp.MinSize,
+				MaxSize:       sp.MaxSize,
+				Fallback: spotpool.Fallback{
+					Disabled:         sp.Fallback.Disabled,
+					InstanceTypes:    sp.Fallback.InstanceTypes,
+					MaxSize:          sp.Fallback.MaxSize,
+					ProvisionTimeout: timeout,
+				},
+			})
+		}
+		args.Clusters = append(args.Clusters, spec)
+	}
+	return args
+}
+
+// teams turns the configuration into the EnvironmentSet's teams.
+func (c Config) teams() []envset.Team {
+	out := make([]envset.Team, 0, len(c.Teams))
+	for _, t := range c.Teams {
+		access := map[string]envset.Access{}
+		for env, a := range t.Access {
+			access[env] = envset.Access(a)
+		}
+		out = append(out, envset.Team{Name: t.Name, Namespaces: t.Namespaces, Access: access})
+	}
+	return out
+}

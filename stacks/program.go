@@ -1,0 +1,134 @@
+package stacks
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
+	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/components/envset"
+	"github.com/flotilla-io/flotilla/components/geofleet"
+)
+
+//go:embed environments.yaml
+var environmentsYAML []byte
+
+// Environments returns the promotion order and gates in stacks/environments.yaml, the
+// set every stack and the deploy program share.
+func Environments() (envset.Set, error) {
+	return envset.Parse(environmentsYAML, "stacks/environments.yaml")
+}
+
+// Program builds one environment's fleet from its stack configuration: cost tags on
+// everything, a GeoFleet of clusters with spot pools, and the EnvironmentSet's
+// namespaces and access rules in every cluster. It is what `pulumi up -s <env>` runs
+// (through cmd/stack) and what the deploy program runs inline.
+//
+// It exports endpoints, versions, kubeconfigs (secret), the network plan and the
+// fleet's hourly cost.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := ConfigFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	set, err := Environments()
+	if err != nil {
+		return err
+	}
+	if _, ok := set.Get(cfg.Environment); !ok {
+		return &ConfigError{File: stackFile(ctx), Problems: []string{
+			fmt.Sprintf("%s:environment: %q is not one of the environments in stacks/environments.yaml (%v)", Namespace, cfg.Environment, set.Names()),
+		}}
+	}
+
+	tags := costtags.Tags{}
+	for k, v := range cfg.Tags {
+		tags[k] = v
+	}
+	tags["env"] = cfg.Environment
+	if _, err := costtags.New(ctx, "cost-tags", &costtags.Args{Tags: tags}); err != nil {
+		return err
+	}
+
+	fleet, err := geofleet.New(ctx, cfg.Environment, cfg.fleetArgs(tags))
+	if err != nil {
+		return err
+	}
+
+	names := make([]string, 0, len(fleet.Clusters))
+	for name := range fleet.Clusters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	clusters := make([]*cluster.Cluster, 0, len(names))
+	for _, name := range names {
+		clusters = append(clusters, fleet.Clusters[name])
+	}
+	if _, err := envset.New(ctx, cfg.Environment+"-access", &envset.Args{
+		Set:         set,
+		Environment: cfg.Environment,
+		Clusters:    clusters,
+		Teams:       cfg.teams(),
+		Tags:        tags,
+	}); err != nil {
+		return err
+	}
+
+	ctx.Export("environment", pulumi.String(cfg.Environment))
+	ctx.Export("endpoints", fleet.Endpoints)
+	ctx.Export("versions", fleet.Versions)
+	ctx.Export("kubeconfigs", pulumi.ToSecret(fleet.Kubeconfigs))
+	ctx.Export("networks", networkOutput(fleet.Networks))
+	ctx.Export("hourlyCost", hourlyCost(fleet))
+	return nil
+}
+
+// ConfigFromContext reads and validates the stack's flotilla: settings.
+func ConfigFromContext(ctx *pulumi.Context) (Config, error) {
+	c := config.New(ctx, Namespace)
+	// The engine hands a program only the keys it asks for, so unknown keys are caught
+	// by ReadStackFile, which the deploy program runs before anything changes.
+	return ParseConfig(stackFile(ctx), nil, func(k string) (string, bool) {
+		v, err := c.Try(k)
+		return v, err == nil
+	})
+}
+
+func stackFile(ctx *pulumi.Context) string {
+	return fmt.Sprintf("stacks/Pulumi.%s.yaml", ctx.Stack())
+}
+
+func networkOutput(plan map[string]cluster.Network) pulumi.Map {
+	out := pulumi.Map{}
+	for name, n := range plan {
+		out[name] = pulumi.StringMap{
+			"vpcCIDR":     pulumi.String(n.VPCCIDR),
+			"podCIDR":     pulumi.String(n.PodCIDR),
+			"serviceCIDR": pulumi.String(n.ServiceCIDR),
+		}
+	}
+	return out
+}
+
+// hourlyCost sums what the fleet's node pools cost per hour, in US dollars. Only the
+// simulator prices pools at deploy time; on the real clouds the pools report 0 and
+// the cost tags carry cost to the billing reports instead.
+func hourlyCost(fleet *geofleet.GeoFleet) pulumi.Float64Output {
+	var costs []any
+	for _, pools := range fleet.SpotPools {
+		for _, p := range pools {
+			costs = append(costs, p.HourlyCost)
+		}
+	}
+	return pulumi.All(costs...).ApplyT(func(vs []any) float64 {
+		var total float64
+		for _, v := range vs {
+			total += v.(float64)
+		}
+		return total
+	}).(pulumi.Float64Output)
+}
