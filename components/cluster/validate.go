@@ -64,8 +64,8 @@ func resolve(name string, args *Args) (*spec, error) {
 	if args == nil {
 		return nil, fmt.Errorf("cluster %q: args are required", name)
 	}
-	var errs []error
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs problems
+	fail := errs.add
 
 	s := &spec{
 		name:    name,
@@ -85,7 +85,7 @@ func resolve(name string, args *Args) (*spec, error) {
 	} else if _, ok := zoneTable[args.Cloud][args.Region]; !ok {
 		fail("Region %q is unknown for cloud %q: use one of %s", args.Region, args.Cloud, strings.Join(Regions(args.Cloud), ", "))
 	} else {
-		s.zones, errs = resolveZones(args, s.prod, errs)
+		s.zones = resolveZones(args, s.prod, &errs)
 	}
 
 	if !versionPattern.MatchString(args.Version) {
@@ -93,7 +93,7 @@ func resolve(name string, args *Args) (*spec, error) {
 	}
 
 	if knownCloud {
-		errs = resolveNetwork(s, args.Network, errs)
+		resolveNetwork(s, args.Network, &errs)
 	}
 
 	s.system = args.SystemPool
@@ -145,17 +145,17 @@ func resolve(name string, args *Args) (*spec, error) {
 }
 
 // resolveZones checks Args.Zones against the region, or picks the region's defaults.
-func resolveZones(args *Args, prod bool, errs []error) ([]string, []error) {
+func resolveZones(args *Args, prod bool, errs *problems) []string {
 	zones := args.Zones
 	if len(zones) == 0 {
 		zones = DefaultZones(args.Cloud, args.Region)
 	}
 	for i, z := range zones {
 		if !knownZone(args.Cloud, args.Region, z) {
-			errs = append(errs, fmt.Errorf("Zones[%d] %q is not a zone of %q: use %s", i, z, args.Region, strings.Join(zoneTable[args.Cloud][args.Region], ", ")))
+			errs.add("Zones[%d] %q is not a zone of %q: use %s", i, z, args.Region, strings.Join(zoneTable[args.Cloud][args.Region], ", "))
 		}
 		if slices.Index(zones, z) != i {
-			errs = append(errs, fmt.Errorf("Zones[%d] %q is listed twice", i, z))
+			errs.add("Zones[%d] %q is listed twice", i, z)
 		}
 	}
 	want := 2
@@ -167,14 +167,14 @@ func resolveZones(args *Args, prod bool, errs []error) ([]string, []error) {
 		if prod {
 			why = "a prod cluster (tag env=prod) spreads over at least 3 zones"
 		}
-		errs = append(errs, fmt.Errorf("Zones %q has %d zone(s) in %q, but %s", zones, len(zones), args.Region, why))
+		errs.add("Zones %q has %d zone(s) in %q, but %s", zones, len(zones), args.Region, why)
 	}
-	return slices.Clone(zones), errs
+	return slices.Clone(zones)
 }
 
 // resolveNetwork fills in the default ranges and checks that the three ranges are well
 // formed and overlap neither each other nor the ranges known to break clusters.
-func resolveNetwork(s *spec, n Network, errs []error) []error {
+func resolveNetwork(s *spec, n Network, errs *problems) {
 	def := defaultNetworks[s.cloud]
 	if n.VPCCIDR == "" {
 		n.VPCCIDR = def.VPCCIDR
@@ -202,11 +202,11 @@ func resolveNetwork(s *spec, n Network, errs []error) []error {
 	} {
 		p, err := parseCIDR(f.value)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", f.field, err))
+			errs.add("%s: %w", f.field, err)
 			continue
 		}
 		if p.Bits() < 8 || p.Bits() > 28 {
-			errs = append(errs, fmt.Errorf("%s %q is a /%d; use a prefix between /8 and /28", f.field, f.value, p.Bits()))
+			errs.add("%s %q is a /%d; use a prefix between /8 and /28", f.field, f.value, p.Bits())
 			continue
 		}
 		*f.dst = p
@@ -216,8 +216,8 @@ func resolveNetwork(s *spec, n Network, errs []error) []error {
 	for i := range ranges {
 		for j := i + 1; j < len(ranges); j++ {
 			if ranges[i].p.Overlaps(ranges[j].p) {
-				errs = append(errs, fmt.Errorf("%s %q overlaps %s %q: the VPC, pod and service ranges must be disjoint",
-					ranges[i].field, ranges[i].p, ranges[j].field, ranges[j].p))
+				errs.add("%s %q overlaps %s %q: the VPC, pod and service ranges must be disjoint",
+					ranges[i].field, ranges[i].p, ranges[j].field, ranges[j].p)
 			}
 		}
 	}
@@ -231,41 +231,44 @@ func resolveNetwork(s *spec, n Network, errs []error) []error {
 	for _, r := range ranges {
 		for _, res := range reserved {
 			if r.p.Overlaps(netip.MustParsePrefix(res.cidr)) {
-				errs = append(errs, fmt.Errorf("%s %q overlaps %s %s: pick a range clear of it", r.field, r.p, res.cidr, res.why))
+				errs.add("%s %q overlaps %s %s: pick a range clear of it", r.field, r.p, res.cidr, res.why)
 			}
 		}
 	}
 
 	if s.cloud == AWS {
-		errs = checkAWSNetwork(s, errs)
+		checkAWSNetwork(s, errs)
 	}
-	return errs
 }
 
 // checkAWSNetwork applies the limits of VPCs and EKS: the VPC and the pods' secondary
 // block are /16 to /22 and /16 to /24 (each zone gets an eighth), the pod block must be
 // associable with the VPC, and EKS's service range must be private, /12 to /24.
-func checkAWSNetwork(s *spec, errs []error) []error {
+func checkAWSNetwork(s *spec, errs *problems) {
 	if s.vpc.IsValid() && (s.vpc.Bits() < 16 || s.vpc.Bits() > 22) {
-		errs = append(errs, fmt.Errorf("Network.VPCCIDR %q is a /%d; an AWS VPC for Flotilla is /16 to /22", s.vpc, s.vpc.Bits()))
+		errs.add("Network.VPCCIDR %q is a /%d; an AWS VPC for Flotilla is /16 to /22", s.vpc, s.vpc.Bits())
 	}
 	if s.pods.IsValid() && (s.pods.Bits() < 16 || s.pods.Bits() > 24) {
-		errs = append(errs, fmt.Errorf("Network.PodCIDR %q is a /%d; on AWS it becomes a secondary VPC block, /16 to /24", s.pods, s.pods.Bits()))
+		errs.add("Network.PodCIDR %q is a /%d; on AWS it becomes a secondary VPC block, /16 to /24", s.pods, s.pods.Bits())
 	}
 	if s.vpc.IsValid() && s.pods.IsValid() && !cgnat.Contains(s.pods.Addr()) {
 		vpcBlock, vpcPrivate := within(s.vpc, privateBlocks)
 		podBlock, podPrivate := within(s.pods, privateBlocks)
 		if !podPrivate || !vpcPrivate || podBlock != vpcBlock {
-			errs = append(errs, fmt.Errorf("Network.PodCIDR %q cannot be added to a VPC in %q: AWS allows a secondary block in the VPC's own RFC 1918 range or in 100.64.0.0/10", s.pods, s.vpc))
+			errs.add("Network.PodCIDR %q cannot be added to a VPC in %q: AWS allows a secondary block in the VPC's own RFC 1918 range or in 100.64.0.0/10", s.pods, s.vpc)
 		}
 	}
 	if s.services.IsValid() {
 		if _, ok := within(s.services, privateBlocks); !ok || s.services.Bits() < 12 || s.services.Bits() > 24 {
-			errs = append(errs, fmt.Errorf("Network.ServiceCIDR %q is not accepted by EKS: use a /12 to /24 within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", s.services))
+			errs.add("Network.ServiceCIDR %q is not accepted by EKS: use a /12 to /24 within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", s.services)
 		}
 	}
-	return errs
 }
+
+// problems collects what is wrong with Args, so that all of it is reported at once.
+type problems []error
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Errorf(format, a...)) }
 
 // InvalidArgsError lists every problem found in a cluster's Args. Nothing was registered.
 type InvalidArgsError struct {

@@ -135,7 +135,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	}
 	c.forget()
 	for {
-		if _, err := c.probe(ctx, addr); err != nil {
+		if _, err := c.probe(ctx, addr); err != nil && c.homeUnlocked() {
 			return nil
 		}
 		select {
@@ -144,6 +144,25 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// homeUnlocked reports whether no daemon holds the home's lock any more, so that a
+// daemon started next can take it. A client of a fixed address does not know the
+// daemon's home and does not wait for it.
+func (c *Client) homeUnlocked() bool {
+	if c.opts.Addr != "" {
+		return true
+	}
+	st, err := store.Open(c.opts.Home)
+	if err != nil {
+		return true
+	}
+	f, err := st.Lock()
+	if err != nil {
+		return !errors.Is(err, store.ErrLocked)
+	}
+	_ = f.Close()
+	return true
 }
 
 // Wait polls a long-running operation until it finishes; a failed operation returns

@@ -174,6 +174,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return err
 	}
 	d.log.Info("fleetsim daemon stopping")
+	// daemon.json goes before the listener closes, so that a client that no longer gets
+	// an answer never finds a file naming this daemon.
+	d.store.RemoveDaemonInfo(info.PID)
 	d.Shutdown()
 	cancel()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
