@@ -254,3 +254,33 @@ func TestLoadMissingFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.Contains(t, err.Error(), path)
 }
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		data string
+		want []string // error substrings; nil means valid
+	}{
+		{name: "valid", data: "environments:\n  - name: dev\n    maxConcurrency: 2\n"},
+		{name: "unknown field", data: "environments:\n  - name: dev\n    maxConcurrency: 2\n    zone: a\n",
+			want: []string{`embedded.yaml: environment "dev": line 4: unknown field "environments[0].zone"`}},
+		{name: "invalid set", data: "environments:\n  - name: dev\n",
+			want: []string{`embedded.yaml: environment "dev": maxConcurrency is 0`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			set, err := Parse([]byte(tt.data), "embedded.yaml")
+			if tt.want == nil {
+				require.NoError(t, err)
+				assert.Equal(t, Set{Environments: []Environment{{Name: "dev", MaxConcurrency: 2}}}, set)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}

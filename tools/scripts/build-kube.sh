@@ -161,5 +161,5 @@ build pulumi-resource-kubernetes "$provider_mod" . \
   "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$plugin_version"
 
 echo "$want_stamp" > "$stamp"
-echo "==> $("$BIN/kube-apiserver" --version), $("$BIN/etcd" --version | head -1), kwok $("$BIN/kwok" --version 2>&1 | head -1)"
+echo "==> $("$BIN/kube-apiserver" --version), $("$BIN/etcd" --version | head -1), $("$BIN/kwok" --version 2>&1 | head -1)"
 echo "==> control plane, kwok and kubernetes provider built in $(( $(date +%s) - start ))s"
