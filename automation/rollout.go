@@ -185,7 +185,7 @@ func (o Options) stack(ctx context.Context, env string) (auto.Stack, error) {
 		auto.Project(workspace.Project{
 			Name:    tokens.PackageName(Project),
 			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Plugins: &workspace.Plugins{Providers: localPlugins(o.BinDir)},
+			Plugins: &workspace.Plugins{Providers: LocalPlugins(o.BinDir)},
 		}),
 	)
 }
@@ -211,9 +211,11 @@ func copyStackFile(src, dst string) error {
 	return os.WriteFile(dst, data, 0o644)
 }
 
-// localPlugins lists the provider plugins in bin as project plugins, so that the
-// engine loads them from there instead of looking them up or downloading them.
-func localPlugins(bin string) []workspace.PluginOptions {
+// LocalPlugins lists the provider plugins in bin (pulumi-resource-*) as project
+// plugins, so that the engine loads them from there: it neither looks for them in the
+// plugin cache nor downloads them, and does not warn, as it does for plugins it merely
+// finds on PATH.
+func LocalPlugins(bin string) []workspace.PluginOptions {
 	matches, _ := filepath.Glob(filepath.Join(bin, "pulumi-resource-*"))
 	var out []workspace.PluginOptions
 	for _, m := range matches {

@@ -421,36 +421,40 @@ func (m *Manager) waitReady(ctx context.Context, p *plane, c string, deadline ti
 	}
 }
 
-// stopAll stops the plane's recorded processes, all at once, by PID. A PID that now
-// belongs to some other process is left alone.
+// stopAll stops the plane's recorded processes by PID: the API server's clients first,
+// then the API server, then etcd, since an API server whose etcd is gone hangs on
+// SIGTERM. A PID that now belongs to some other process is left alone.
 func (m *Manager) stopAll(ctx context.Context, p *plane) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for c, pid := range p.state.PIDs {
-		if !ownedBy(pid, c, p.dir) {
-			continue
-		}
-		exited := p.exited[c]
-		wg.Go(func() {
-			err := stopProcess(ctx, pid, m.stopGrace)
-			if err == nil && exited != nil {
-				// Our own child: wait until it is reaped, so its PID is really gone.
-				select {
-				case <-exited:
-				case <-time.After(5 * time.Second):
+	var errs []error
+	for _, stage := range [][]string{clientSide, {apiServer}, {etcd}} {
+		var (
+			wg sync.WaitGroup
+			mu sync.Mutex
+		)
+		for _, c := range stage {
+			pid := p.state.PIDs[c]
+			if !ownedBy(pid, c, p.dir) {
+				continue
+			}
+			exited := p.exited[c]
+			wg.Go(func() {
+				err := stopProcess(ctx, pid, m.stopGrace)
+				if err == nil && exited != nil {
+					// Our own child: wait until it is reaped, so its PID is really gone.
+					select {
+					case <-exited:
+					case <-time.After(5 * time.Second):
+					}
 				}
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("stopping %s: %w", c, err))
-				mu.Unlock()
-			}
-		})
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("stopping %s: %w", c, err))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

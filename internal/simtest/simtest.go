@@ -59,8 +59,10 @@ type Sim struct {
 	Kube       bool // real control planes (WithKube) rather than lite mode
 	Client     *client.Client
 
-	cmd  *exec.Cmd
-	logs *syncBuffer
+	cmd    *exec.Cmd
+	env    []string
+	exited chan struct{}
+	logs   *syncBuffer
 }
 
 type options struct {
@@ -143,7 +145,6 @@ func Start(t testing.TB, opts ...Option) *Sim {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 	}
 
-	cmd := exec.Command(filepath.Join(bin, client.PluginBinary), "daemon", "--home", s.Home, "--addr", "127.0.0.1:0")
 	env := withoutKeys(os.Environ(), "FLEETSIM_ADDR", "FLEETSIM_HOME", "FLEETSIM_KUBE")
 	env = append(env,
 		"FLOTILLA_BIN="+bin,
@@ -160,12 +161,42 @@ func Start(t testing.TB, opts ...Option) *Sim {
 	for k, v := range o.env {
 		env = append(env, k+"="+v)
 	}
-	cmd.Env = env
+	s.env = env
+	s.spawn(t)
+
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := s.purge(ctx); err != nil {
+			t.Errorf("cleaning up the simulated cloud: %v", err)
+		}
+		if err := s.Client.Shutdown(ctx); err != nil {
+			t.Errorf("stopping the fleetsim daemon: %v", err)
+			_ = s.cmd.Process.Kill()
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("fleetsim daemon log:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+// spawn starts the daemon process on the sim's home and waits until it serves.
+func (s *Sim) spawn(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(s.Bin, client.PluginBinary), "daemon", "--home", s.Home, "--addr", "127.0.0.1:0")
+	cmd.Env = s.env
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	require.NoError(t, cmd.Start())
-	s.cmd = cmd
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
 
 	st, err := store.Open(s.Home)
 	require.NoError(t, err)
@@ -187,28 +218,16 @@ func Start(t testing.TB, opts ...Option) *Sim {
 	}
 	s.Client, err = client.New(client.Options{Home: s.Home, Addr: s.Addr})
 	require.NoError(t, err)
+}
 
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := s.purge(ctx); err != nil {
-			t.Errorf("cleaning up the simulated cloud: %v", err)
-		}
-		if err := s.Client.Shutdown(ctx); err != nil {
-			t.Errorf("stopping the fleetsim daemon: %v", err)
-			_ = cmd.Process.Kill()
-		}
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("fleetsim daemon log:\n%s", s.logs.String())
-		}
-	})
-	return s
+// Crash kills the daemon with SIGKILL, as a crash or an OOM kill would, and starts a
+// new one on the same home. The new daemon listens on a new address: stacks created
+// before the crash must be re-created with Stack to reach it.
+func (s *Sim) Crash(t testing.TB) {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Kill())
+	<-s.exited
+	s.spawn(t)
 }
 
 // purge deletes every node pool, then every cluster, left in the simulated cloud.

@@ -18,6 +18,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flotilla-io/flotilla/automation"
 )
 
 // Project is the project name of test stacks unless StackProject says otherwise.
@@ -97,22 +99,9 @@ func Stack(t testing.TB, sim *Sim, name string, program pulumi.RunFunc, opts ...
 	return s
 }
 
-// LocalPlugins lists the provider plugins in bin (pulumi-resource-*) as project
-// plugins, so that the engine loads them from there: it neither looks for them in the
-// plugin cache nor downloads them, and does not warn, as it does for plugins it merely
-// finds on PATH.
-func LocalPlugins(bin string) []workspace.PluginOptions {
-	matches, _ := filepath.Glob(filepath.Join(bin, "pulumi-resource-*"))
-	var out []workspace.PluginOptions
-	for _, m := range matches {
-		name := strings.TrimPrefix(filepath.Base(m), "pulumi-resource-")
-		if fi, err := os.Stat(m); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 || strings.Contains(name, ".") {
-			continue
-		}
-		out = append(out, workspace.PluginOptions{Name: name, Path: bin})
-	}
-	return out
-}
+// LocalPlugins lists the provider plugins in bin as project plugins; see
+// automation.LocalPlugins, which the deploy program uses the same way.
+func LocalPlugins(bin string) []workspace.PluginOptions { return automation.LocalPlugins(bin) }
 
 // Up runs `pulumi up` and fails the test on error. The engine's output goes to the
 // test log.

@@ -220,3 +220,52 @@ func gone(pid int) bool {
 	}
 	return false
 }
+
+// TestDaemonKilledWithClustersComesBack kills the daemon with SIGKILL while a cluster
+// with a real control plane exists: the restarted daemon has the cluster, its API is
+// reachable with its data, and the stack updates with no changes.
+func TestDaemonKilledWithClustersComesBack(t *testing.T) {
+	t.Parallel()
+	sim := simtest.Start(t, simtest.WithKube())
+	program := func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "crash-east", &cluster.Args{
+			Cloud: cluster.Sim, Region: "sim-east-1", Version: "1.31",
+			Tags: costtags.Tags{"env": "dev", "team": "platform", "cost-center": "cc-7"},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("kubeconfig", c.Kubeconfig)
+		return nil
+	}
+	res := simtest.Up(t, simtest.Stack(t, sim, "crash", program))
+	cs := clientFor(t, res.Outputs["kubeconfig"].Value.(string))
+	ctx := ctxT(t)
+	_, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "survivor"}, Data: map[string]string{"k": "v"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	before := sim.State(t)
+
+	sim.Crash(t)
+
+	after := sim.State(t)
+	require.Len(t, after.Clusters, len(before.Clusters))
+	for id, c := range before.Clusters {
+		require.Contains(t, after.Clusters, id)
+		assert.Equal(t, c.Version, after.Clusters[id].Version)
+		assert.Equal(t, c.Endpoint, after.Clusters[id].Endpoint)
+	}
+	got := eventually(t, 60*time.Second, func() (string, bool) {
+		cm, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{})
+		if err != nil {
+			return "", false
+		}
+		return cm.Data["k"], true
+	})
+	assert.Equal(t, "v", got, "the cluster's data survived the daemon")
+
+	again := simtest.Up(t, simtest.Stack(t, sim, "crash", program))
+	changes := *again.Summary.ResourceChanges
+	assert.Zero(t, changes["create"]+changes["update"]+changes["delete"]+changes["replace"], "nothing was lost: %v", changes)
+}
