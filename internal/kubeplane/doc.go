@@ -19,7 +19,8 @@
 //		MilliCPU: 4000, MemoryBytes: 16 << 30, Pods: 110,
 //	}})
 //	// plane.Kubeconfig works with client-go, kubectl and the Pulumi Kubernetes provider.
-//	defer m.DeletePlane(ctx, "eu-west-1-prod")
+//	...
+//	err = m.DeletePlane(ctx, "eu-west-1-prod") // stops the processes, removes the data
 //
 // The binaries come from `make kube`, which builds them into bin/.
 package kubeplane

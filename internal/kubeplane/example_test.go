@@ -17,7 +17,11 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	defer m.DeletePlane(ctx, "eu-west-1-prod")
+	defer func() {
+		if err := m.DeletePlane(ctx, "eu-west-1-prod"); err != nil {
+			fmt.Println(err)
+		}
+	}()
 	err = m.SyncNodes(ctx, "eu-west-1-prod", []simapi.Node{{
 		Name:        "prod-spot-0",
 		Labels:      map[string]string{"flotilla.io/pool": "spot", "flotilla.io/capacity": "spot"},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,7 +108,7 @@ func (m *Manager) binary(component string) string {
 // checkBinaries fails with what to do when `make kube` has not been run.
 func (m *Manager) checkBinaries() error {
 	var missing []string
-	for _, c := range append(components, stagesFile) {
+	for _, c := range slices.Concat(components, []string{stagesFile}) {
 		if _, err := os.Stat(m.binary(c)); err != nil {
 			missing = append(missing, c)
 		}
@@ -164,15 +166,11 @@ func (p *plane) public() (simapi.Plane, error) {
 	if err != nil {
 		return simapi.Plane{}, fmt.Errorf("kubeplane: %s: %w", p.id, err)
 	}
-	pids := make(map[string]int, len(p.state.PIDs))
-	for c, pid := range p.state.PIDs {
-		pids[c] = pid
-	}
 	return simapi.Plane{
 		Endpoint:      p.endpoint(),
 		Kubeconfig:    kc,
 		BinaryVersion: p.state.BinaryVersion,
-		PIDs:          pids,
+		PIDs:          maps.Clone(p.state.PIDs),
 	}, nil
 }
 
@@ -325,7 +323,7 @@ func (m *Manager) start(ctx context.Context, p *plane) (err error) {
 			return err
 		}
 	}
-	if err := m.afterAPIServer(ctx, p); err != nil {
+	if err := m.afterAPIServer(p); err != nil {
 		return err
 	}
 	for _, c := range clientSide {
@@ -343,7 +341,7 @@ func (m *Manager) start(ctx context.Context, p *plane) (err error) {
 
 // afterAPIServer extracts the CA the API server generated, writes the kubeconfig its
 // clients use, and records the binary's version.
-func (m *Manager) afterAPIServer(ctx context.Context, p *plane) error {
+func (m *Manager) afterAPIServer(p *plane) error {
 	ca, err := extractCA(p.path("certs", "apiserver.crt"))
 	if err != nil {
 		return err
@@ -414,7 +412,7 @@ func (m *Manager) waitReady(ctx context.Context, p *plane, c string, deadline ti
 		case <-p.exited[c]:
 			return fmt.Errorf("%s exited while starting; last lines of %s:\n%s", c, p.logFile(c), tail(p.logFile(c), 20))
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s (%v); last lines of %s:\n%s",
+			return fmt.Errorf("%s not ready after %s (%w); last lines of %s:\n%s",
 				c, m.startTimeout, last, p.logFile(c), tail(p.logFile(c), 20))
 		case <-time.After(100 * time.Millisecond):
 		}
