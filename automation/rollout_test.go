@@ -113,10 +113,10 @@ func TestRolloutRejectsBadInputBeforeAnythingChanges(t *testing.T) {
 	t.Parallel()
 	dir := project(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stacks", "Pulumi.prod.yaml"),
-		[]byte("config:\n  flotilla:environment: prod\n  flotilla:verison: \"1.31\"\n"), 0o644))
+		[]byte("config:\n  flotilla:environment: prod\n  flotilla:verison: \"1.31\"\n"), 0o644)) //nolint:misspell // the typo is the point
 	_, err := automation.Rollout(context.Background(), automation.Options{ProjectDir: dir, BinDir: "/nonexistent"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "flotilla:verison: unknown key")
+	assert.Contains(t, err.Error(), "flotilla:verison: unknown key") //nolint:misspell // the typo is the point
 	assert.NoDirExists(t, filepath.Join(dir, ".flotilla"), "no workspace was created")
 
 	_, err = automation.Rollout(context.Background(), automation.Options{ProjectDir: project(t), Environments: []string{"qa"}})

@@ -125,7 +125,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if args.RegisterRPC != nil {
 		parent = args.RegisterRPC.GetParent()
 	}
-	inputs, err := applyTransforms(args, parent, append(args.Transforms, transforms...))
+	inputs, err := applyTransforms(args, append(args.Transforms, transforms...))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s %q: transform: %w", args.TypeToken, args.Name, err)
 	}
@@ -275,7 +275,7 @@ func stackOf(parent string) string {
 
 // applyTransforms runs each transform in turn, as the engine does, on the resource's
 // inputs converted to the SDK's input types, and converts the result back.
-func applyTransforms(args pulumi.MockResourceArgs, parent string, transforms []pulumi.ResourceTransform) (resource.PropertyMap, error) {
+func applyTransforms(args pulumi.MockResourceArgs, transforms []pulumi.ResourceTransform) (resource.PropertyMap, error) {
 	if len(transforms) == 0 {
 		return args.Inputs, nil
 	}

@@ -517,7 +517,7 @@ func (s *State) Advance(env Env) bool {
 	if s.derive(env) {
 		changed = true
 	}
-	if s.prune(env.Now) {
+	if s.prune() {
 		changed = true
 	}
 	return changed
@@ -526,7 +526,8 @@ func (s *State) Advance(env Env) bool {
 // keepOps is how many finished operations the cloud remembers.
 const keepOps = 200
 
-func (s *State) prune(now time.Time) bool {
+// prune forgets the oldest finished operations beyond keepOps; it reports whether it did.
+func (s *State) prune() bool {
 	var finished []*Operation
 	for _, op := range s.Operations {
 		if op.Done() {

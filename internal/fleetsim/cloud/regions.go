@@ -86,11 +86,3 @@ func (m Minor) Sub(o Minor) int { return m.Minor - o.Minor }
 
 // Add returns the version n minors after m.
 func (m Minor) Add(n int) Minor { return Minor{Major: m.Major, Minor: m.Minor + n} }
-
-func mustMinor(s string) Minor {
-	m, err := ParseMinor(s)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}

@@ -272,7 +272,7 @@ var (
 func validLabelKey(k string) bool {
 	prefix, name, found := strings.Cut(k, "/")
 	if !found {
-		name, prefix = prefix, ""
+		name = prefix
 	} else if prefix == "" || len(prefix) > 253 || !dnsSubname.MatchString(prefix) {
 		return false
 	}

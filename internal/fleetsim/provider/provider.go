@@ -138,7 +138,8 @@ func (p *Provider) Configure(_ context.Context, req *pulumirpc.ConfigureRequest)
 				}
 			}
 		}
-		return req.GetVariables()[Name+":config:"+key]
+		// Engines older than the args field send config as variables only.
+		return req.GetVariables()[Name+":config:"+key] //nolint:staticcheck // kept for older engines
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

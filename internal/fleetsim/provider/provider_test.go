@@ -242,7 +242,7 @@ func TestCRUD(t *testing.T) {
 	go func() { _ = d.Serve(ctx) }()
 
 	p := provider.New(client.Options{})
-	_, err = p.Configure(ctx, &pulumirpc.ConfigureRequest{Variables: map[string]string{"fleetsim:config:addr": d.Addr()}})
+	_, err = p.Configure(ctx, &pulumirpc.ConfigureRequest{Variables: map[string]string{"fleetsim:config:addr": d.Addr()}}) //nolint:staticcheck // older engines send variables
 	require.NoError(t, err)
 
 	cu := urn(provider.ClusterType, "crud")
