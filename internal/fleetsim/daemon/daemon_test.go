@@ -56,7 +56,7 @@ func start(t *testing.T, home string, kube simapi.Kube) *running {
 
 func (r *running) stop() {
 	r.d.Shutdown()
-	<-r.done //nolint:errcheck // how Serve ended does not matter once the test stops it
+	<-r.done      //nolint:errcheck // how Serve ended does not matter once the test stops it
 	r.done <- nil // later stops return at once
 }
 
