@@ -35,7 +35,7 @@ pulumi: ## Build the pinned Pulumi CLI into bin/pulumi (skipped when that exact 
 plugins: ## Build Flotilla's own binaries into bin/: flotilla and the fleetsim provider plugin.
 	@mkdir -p $(BIN)
 	@echo "==> building flotilla and pulumi-resource-fleetsim into bin/"
-	@go build -o $(BIN)/ ./cmd/...
+	@go build -trimpath -ldflags "-w -s" -o $(BIN)/ ./cmd/...
 
 .PHONY: kube
 kube: ## Build the local Kubernetes control plane, kwok and the Kubernetes provider plugin into bin/.

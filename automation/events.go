@@ -2,51 +2,169 @@ package automation
 
 import "time"
 
-// Event is something a rollout reports while it runs.
-type Event interface{ event() }
-
-// EnvironmentStarted is sent when an environment's stacks start updating.
-type EnvironmentStarted struct {
-	Environment string
-	Stacks      []string
+// Event is something a run reports while it runs. Every event carries the time it
+// happened; Kind names its type for machine-readable output.
+type Event interface {
+	Kind() string
+	When() time.Time
 }
 
-// EngineOutput is one line of the Pulumi engine's progress for a stack.
+// At is the time an event happened; every event embeds it.
+type At struct {
+	Time time.Time `json:"time"`
+}
+
+// When returns the time the event happened.
+func (a At) When() time.Time { return a.Time }
+
+// RunStarted opens a run.
+type RunStarted struct {
+	At
+	RunID   string `json:"runID"`
+	Command string `json:"command"` // rollout, resume, retry, plan, drift, destroy
+	Plan    Plan   `json:"plan"`
+}
+
+// StageStarted is sent when an environment's first wave starts.
+type StageStarted struct {
+	At
+	Environment string     `json:"environment"`
+	Waves       [][]string `json:"waves"`
+}
+
+// WaveStarted is sent when a wave's stacks start.
+type WaveStarted struct {
+	At
+	Environment string   `json:"environment"`
+	Wave        int      `json:"wave"` // from 1
+	Stacks      []string `json:"stacks"`
+}
+
+// StepStarted is sent when a stack's step starts.
+type StepStarted struct {
+	At
+	Stack StackRef `json:"stack"`
+	Step  StepKind `json:"step"`
+}
+
+// StepDone is sent when a stack's step ends, with the resource changes the engine
+// reported (for a preview, the changes it would make).
+type StepDone struct {
+	At
+	Stack    StackRef       `json:"stack"`
+	Step     StepKind       `json:"step"`
+	Changes  map[string]int `json:"changes,omitempty"`
+	Duration time.Duration  `json:"duration"`
+	Error    string         `json:"error,omitempty"`
+}
+
+// EngineOutput is one line of the engine's progress for a stack.
 type EngineOutput struct {
-	Environment, Stack string
-	Line               string
+	At
+	Stack StackRef `json:"stack"`
+	Line  string   `json:"line"`
 }
 
-// StackUpdated is sent when a stack's update finished.
-type StackUpdated struct {
-	Environment, Stack string
-	// Changes counts the resources by operation ("create", "update", "same", ...).
-	Changes  map[string]int
-	Duration time.Duration
+// StackSkipped is sent for a stack that needs nothing: its inputs and state match its
+// last successful update.
+type StackSkipped struct {
+	At
+	Stack  StackRef `json:"stack"`
+	Reason string   `json:"reason"`
 }
 
-// Soaking is sent when a healthy environment starts its soak before the next one.
-type Soaking struct {
-	Environment string
-	Soak        time.Duration // as configured
-	Wait        time.Duration // as waited, after simulated-time scaling
+// StackFailed is sent when a stack fails a step. SetAside says the stage's failure
+// budget absorbed it and the run goes on without it.
+type StackFailed struct {
+	At
+	Stack    StackRef `json:"stack"`
+	Step     StepKind `json:"step"`
+	Reason   string   `json:"reason"`
+	SetAside bool     `json:"setAside,omitempty"`
 }
 
-// GateBlocked is sent when promotion into an environment needs an approval it lacks.
-type GateBlocked struct {
-	Environment string
-	Reason      string
+// Cleared is sent when a run clears what a dead run left behind: a stack lock, a
+// pending operation, a stale fleet lock.
+type Cleared struct {
+	At
+	Stack StackRef `json:"stack,omitempty"`
+	What  string   `json:"what"`
 }
 
-// EnvironmentDone is sent when an environment's stacks are all up and its soak is over.
-type EnvironmentDone struct {
-	Environment string
-	Duration    time.Duration
+// Gate names.
+const (
+	GateApproval = "approval"
+	GatePreview  = "preview-policy"
+	GateHealth   = "health"
+	GateSoak     = "soak"
+)
+
+// GateWaiting is sent when a gate starts waiting: for an approval, on health, or a soak.
+type GateWaiting struct {
+	At
+	Environment string `json:"environment"`
+	Gate        string `json:"gate"`
+	Stack       string `json:"stack,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
-func (EnvironmentStarted) event() {}
-func (EngineOutput) event()       {}
-func (StackUpdated) event()       {}
-func (Soaking) event()            {}
-func (GateBlocked) event()        {}
-func (EnvironmentDone) event()    {}
+// GatePassed is sent when a gate opens.
+type GatePassed struct {
+	At
+	Environment string `json:"environment"`
+	Gate        string `json:"gate"`
+	Stack       string `json:"stack,omitempty"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// GateFailed is sent when a gate refuses.
+type GateFailed struct {
+	At
+	Environment string `json:"environment"`
+	Gate        string `json:"gate"`
+	Stack       string `json:"stack,omitempty"`
+	Reason      string `json:"reason"`
+}
+
+// SoakProgress is sent at every health check of a soak.
+type SoakProgress struct {
+	At
+	Environment string        `json:"environment"`
+	Elapsed     time.Duration `json:"elapsed"`   // simulated or real, as configured
+	Soak        time.Duration `json:"soak"`      // as configured
+	Remaining   time.Duration `json:"remaining"` // in real time
+	Healthy     bool          `json:"healthy"`
+}
+
+// StageDone is sent when an environment's waves and soak are over.
+type StageDone struct {
+	At
+	Environment string        `json:"environment"`
+	Duration    time.Duration `json:"duration"`
+	Skipped     bool          `json:"skipped,omitempty"` // every stack was unchanged
+}
+
+// RunDone closes a run.
+type RunDone struct {
+	At
+	RunID    string        `json:"runID"`
+	Status   RunStatus     `json:"status"`
+	Duration time.Duration `json:"duration"`
+	Error    string        `json:"error,omitempty"`
+}
+
+func (RunStarted) Kind() string   { return "run-started" }
+func (StageStarted) Kind() string { return "stage-started" }
+func (WaveStarted) Kind() string  { return "wave-started" }
+func (StepStarted) Kind() string  { return "step-started" }
+func (StepDone) Kind() string     { return "step-done" }
+func (EngineOutput) Kind() string { return "engine-output" }
+func (StackSkipped) Kind() string { return "stack-skipped" }
+func (StackFailed) Kind() string  { return "stack-failed" }
+func (Cleared) Kind() string      { return "cleared" }
+func (GateWaiting) Kind() string  { return "gate-waiting" }
+func (GatePassed) Kind() string   { return "gate-passed" }
+func (GateFailed) Kind() string   { return "gate-failed" }
+func (SoakProgress) Kind() string { return "soak-progress" }
+func (StageDone) Kind() string    { return "stage-done" }
+func (RunDone) Kind() string      { return "run-done" }

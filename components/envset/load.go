@@ -14,7 +14,7 @@ import (
 // The keys an environments file may use; anything else is a mistake worth reporting.
 var (
 	fileKeys        = []string{"environments"}
-	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "account"}
+	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "maxFailures", "account", "stacks", "waves"}
 )
 
 // Load reads a Set from a YAML file and validates it. Durations are Go duration
@@ -29,7 +29,12 @@ var (
 //	    protected: true
 //	    soak: 30m
 //	    maxConcurrency: 1
+//	    maxFailures: 0
 //	    account: "222222222222"
+//	    waves: [[prod-canary], [prod-east, prod-eu]]
+//
+// An environment lists its stacks in waves, or as a plain "stacks" list (one wave); with
+// neither it has one stack named after it.
 func Load(path string) (Set, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -87,6 +92,7 @@ func parseEnvironment(node *yaml.Node, index int) (Environment, []error) {
 	}
 	var env Environment
 	var problems []error
+	hasWaves := false
 	decode := func(key, value *yaml.Node, into any) bool {
 		if err := value.Decode(into); err != nil {
 			problems = append(problems, fmt.Errorf("line %d: %s.%s: %s", value.Line, at, key.Value, decodeMessage(err)))
@@ -107,6 +113,28 @@ func parseEnvironment(node *yaml.Node, index int) (Environment, []error) {
 			decode(key, value, &env.MaxConcurrency)
 		case "account":
 			decode(key, value, &env.Account)
+		case "maxFailures":
+			decode(key, value, &env.MaxFailures)
+		case "stacks":
+			if hasWaves {
+				problems = append(problems, fmt.Errorf("line %d: %s: give either stacks or waves, not both", key.Line, at))
+				continue
+			}
+			var list []string
+			if decode(key, value, &list) {
+				env.Waves = [][]string{list}
+				hasWaves = true
+			}
+		case "waves":
+			if hasWaves {
+				problems = append(problems, fmt.Errorf("line %d: %s: give either stacks or waves, not both", key.Line, at))
+				continue
+			}
+			var waves [][]string
+			if decode(key, value, &waves) {
+				env.Waves = waves
+				hasWaves = true
+			}
 		case "soak":
 			var s string
 			if !decode(key, value, &s) {

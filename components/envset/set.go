@@ -50,6 +50,32 @@ type Environment struct {
 	Soak             time.Duration // wait after a healthy rollout before the next environment starts
 	MaxConcurrency   int           // stacks rolled out at once within this environment
 	Account          string        // AWS account / GCP project / Azure subscription it lives in
+	// MaxFailures is the failure budget: how many of the environment's stacks may fail
+	// and be set aside (for a later retry) while the rollout goes on. Zero stops the
+	// rollout at the first failure.
+	MaxFailures int
+	// Waves are the environment's stacks in the order they roll out: every stack of a
+	// wave before any of the next, up to MaxConcurrency at once within a wave. Empty
+	// means one wave of one stack named after the environment.
+	Waves [][]string
+}
+
+// StackWaves returns the environment's waves of stacks: Waves, or one wave of one
+// stack named after the environment when it lists none.
+func (e Environment) StackWaves() [][]string {
+	if len(e.Waves) == 0 {
+		return [][]string{{e.Name}}
+	}
+	return e.Waves
+}
+
+// Stacks returns every stack of the environment, wave by wave.
+func (e Environment) Stacks() []string {
+	var out []string
+	for _, w := range e.StackWaves() {
+		out = append(out, w...)
+	}
+	return out
 }
 
 // production reports whether the environment serves production: it is protected or
@@ -91,6 +117,27 @@ func (s Set) Names() []string {
 	return names
 }
 
+// EnvironmentOf returns the environment a stack is listed under.
+func (s Set) EnvironmentOf(stack string) (Environment, bool) {
+	for _, e := range s.Environments {
+		for _, st := range e.Stacks() {
+			if st == stack {
+				return e, true
+			}
+		}
+	}
+	return Environment{}, false
+}
+
+// Stacks returns every stack of the set, in promotion order.
+func (s Set) Stacks() []string {
+	var out []string
+	for _, e := range s.Environments {
+		out = append(out, e.Stacks()...)
+	}
+	return out
+}
+
 // Next returns the environment promoted to after name; false when name is the last one
 // or not in the set.
 func (s Set) Next(name string) (Environment, bool) {
@@ -122,13 +169,15 @@ func checkDNSLabel(s string) error {
 // Validate reports every problem in the set at once, each naming its environment: an
 // empty set, missing, malformed or duplicate names, MaxConcurrency below 1, a negative
 // Soak, and a production environment (Protected, or named "prod" or "production") that
-// shares its Account with a non-production one. An empty Account is not compared.
+// shares its Account with a non-production one, a negative MaxFailures, an empty wave,
+// and a stack listed twice or under two environments. An empty Account is not compared.
 func (s Set) Validate() error {
 	if len(s.Environments) == 0 {
 		return errors.New("the environment set is empty: define at least one environment, e.g. dev, staging and prod")
 	}
 	var problems []error
 	seen := map[string]bool{}
+	stackOwner := map[string]string{}
 	for i, e := range s.Environments {
 		who := fmt.Sprintf("environment %q", e.Name)
 		switch {
@@ -148,6 +197,31 @@ func (s Set) Validate() error {
 		}
 		if e.Soak < 0 {
 			problems = append(problems, fmt.Errorf("%s: soak is %s; it must not be negative", who, e.Soak))
+		}
+		if e.MaxFailures < 0 {
+			problems = append(problems, fmt.Errorf("%s: maxFailures is %d; it must not be negative", who, e.MaxFailures))
+		}
+		for w, wave := range e.Waves {
+			if len(wave) == 0 {
+				problems = append(problems, fmt.Errorf("%s: wave %d is empty: list at least one stack in it", who, w+1))
+			}
+			for _, st := range wave {
+				if err := checkDNSLabel(st); err != nil {
+					problems = append(problems, fmt.Errorf("%s: wave %d: stack name %w", who, w+1, err))
+					continue
+				}
+				if prev, ok := stackOwner[st]; ok {
+					problems = append(problems, fmt.Errorf("%s: stack %q is already listed under environment %q: a stack belongs to one environment, once", who, st, prev))
+					continue
+				}
+				stackOwner[st] = e.Name
+			}
+		}
+		if len(e.Waves) == 0 && e.Name != "" {
+			if prev, ok := stackOwner[e.Name]; ok && prev != e.Name {
+				problems = append(problems, fmt.Errorf("%s: its default stack %q is already listed under environment %q", who, e.Name, prev))
+			}
+			stackOwner[e.Name] = e.Name
 		}
 	}
 	for _, p := range s.Environments {

@@ -14,12 +14,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	pworkspace "github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/flotilla-io/flotilla/automation"
+	"github.com/flotilla-io/flotilla/internal/workspace"
 )
 
 // Project is the project name of test stacks unless StackProject says otherwise.
@@ -63,9 +62,9 @@ func PulumiCommand(t testing.TB, bin string) auto.PulumiCommand {
 }
 
 // Stack creates (or selects) an inline automation-API stack running program, in a
-// workspace of its own, against the sim's backend and daemon. The stack's config has
-// fleetsim:kube set to the sim's mode, so that programs know whether clusters have a
-// Kubernetes API.
+// workspace of its own (built by internal/workspace, as the deploy program builds its
+// own), against the sim's backend and daemon. The stack's config has fleetsim:kube set
+// to the sim's mode, so that programs know whether clusters have a Kubernetes API.
 func Stack(t testing.TB, sim *Sim, name string, program pulumi.RunFunc, opts ...StackOption) auto.Stack {
 	t.Helper()
 	o := stackOptions{project: Project, config: map[string]string{}}
@@ -80,28 +79,17 @@ func Stack(t testing.TB, sim *Sim, name string, program pulumi.RunFunc, opts ...
 
 	ctx, cancel := context.WithTimeout(context.Background(), OpTimeout)
 	defer cancel()
-	s, err := auto.UpsertStackInlineSource(ctx, name, o.project, program,
-		auto.Project(workspace.Project{
-			Name:    tokens.PackageName(o.project),
-			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Plugins: &workspace.Plugins{Providers: LocalPlugins(sim.Bin)},
-		}),
-		auto.Pulumi(PulumiCommand(t, sim.Bin)),
-		auto.WorkDir(t.TempDir()),
-		auto.PulumiHome(sim.PulumiHome),
-		auto.EnvVars(sim.Env()),
-		auto.SecretsProvider("passphrase"),
-	)
-	require.NoError(t, err)
-	for k, v := range o.config {
-		require.NoError(t, s.SetConfig(ctx, k, auto.ConfigValue{Value: v}))
-	}
+	s, err := workspace.New(ctx, workspace.Options{
+		Dir: t.TempDir(), Project: o.project, Stack: name, Bin: sim.Bin, Backend: sim.Backend,
+		PulumiHome: sim.PulumiHome, Env: sim.Env(), Program: program, Config: o.config,
+	})
+	require.NoError(t, err, "run `make pulumi` to build the Pulumi CLI into bin/")
 	return s
 }
 
 // LocalPlugins lists the provider plugins in bin as project plugins; see
-// automation.LocalPlugins, which the deploy program uses the same way.
-func LocalPlugins(bin string) []workspace.PluginOptions { return automation.LocalPlugins(bin) }
+// workspace.LocalPlugins, which the deploy program uses the same way.
+func LocalPlugins(bin string) []pworkspace.PluginOptions { return workspace.LocalPlugins(bin) }
 
 // Up runs `pulumi up` and fails the test on error. The engine's output goes to the
 // test log.

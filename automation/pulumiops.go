@@ -1,0 +1,389 @@
+package automation
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flotilla-io/flotilla/internal/workspace"
+)
+
+// PulumiOpsOptions configure the automation-API implementation of StackOps.
+type PulumiOpsOptions struct {
+	ProjectDir string // holds stacks/Pulumi.<stack>.yaml
+	WorkDir    string // one workspace directory per stack under it
+	Bin        string
+	Backend    string
+	Project    string
+	Program    pulumi.RunFunc
+	Env        map[string]string
+}
+
+// PulumiOps runs stack operations through the Pulumi automation API, each stack in a
+// workspace of its own (selecting stacks in parallel on one workspace corrupts it). Its
+// CLI processes die with the process that started them.
+type PulumiOps struct {
+	o PulumiOpsOptions
+
+	mu     sync.Mutex
+	stacks map[string]*stackSlot
+}
+
+type stackSlot struct {
+	mu    sync.Mutex // one operation per stack at a time
+	stack *auto.Stack
+}
+
+var (
+	_ StackOps    = (*PulumiOps)(nil)
+	_ StackStates = (*PulumiOps)(nil)
+)
+
+// NewPulumiOps returns stack operations over the automation API.
+func NewPulumiOps(o PulumiOpsOptions) *PulumiOps {
+	return &PulumiOps{o: o, stacks: map[string]*stackSlot{}}
+}
+
+// with runs f on the stack's workspace, created or selected on first use, with the
+// committed stack file copied in before each operation.
+func (p *PulumiOps) with(ctx context.Context, s StackRef, f func(st *auto.Stack) error) error {
+	p.mu.Lock()
+	slot := p.stacks[s.Stack]
+	if slot == nil {
+		slot = &stackSlot{}
+		p.stacks[s.Stack] = slot
+	}
+	p.mu.Unlock()
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	file := filepath.Join(p.o.ProjectDir, "stacks", "Pulumi."+s.Stack+".yaml")
+	dir := filepath.Join(p.o.WorkDir, s.Stack)
+	if slot.stack == nil {
+		st, err := workspace.New(ctx, workspace.Options{
+			Dir: dir, Project: p.o.Project, Stack: s.Stack, StackFile: file,
+			Bin: p.o.Bin, Backend: p.o.Backend, Env: p.o.Env, Program: p.o.Program,
+		})
+		if err != nil {
+			return fmt.Errorf("selecting the stack: %w", err)
+		}
+		slot.stack = &st
+	} else if err := workspace.CopyStackFile(file, filepath.Join(dir, "Pulumi."+s.Stack+".yaml")); err != nil {
+		return err
+	}
+	return f(slot.stack)
+}
+
+// changeCounter counts resource steps from the engine's event stream.
+type changeCounter struct {
+	ch   chan events.EngineEvent
+	done chan struct{}
+	res  []ResourceChange
+}
+
+func newChangeCounter() *changeCounter {
+	c := &changeCounter{ch: make(chan events.EngineEvent), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for e := range c.ch {
+			if e.ResourcePreEvent == nil {
+				continue
+			}
+			m := e.ResourcePreEvent.Metadata
+			if m.Type == "pulumi:pulumi:Stack" || m.Type == "pulumi:providers:fleetsim" && string(m.Op) == "same" {
+				continue
+			}
+			c.res = append(c.res, ResourceChange{URN: m.URN, Type: m.Type, Op: string(m.Op)})
+		}
+	}()
+	return c
+}
+
+// result waits for the stream to end (the SDK closes it) and counts.
+func (c *changeCounter) result() OpResult {
+	<-c.done
+	r := OpResult{Changes: map[string]int{}}
+	for _, x := range c.res {
+		r.Changes[x.Op]++
+		if x.Op != "same" && x.Op != "read" {
+			r.Resources = append(r.Resources, x)
+		}
+	}
+	return r
+}
+
+func progressWriter(f func(string)) io.Writer {
+	if f == nil {
+		return io.Discard
+	}
+	return &lineWriter{emit: f}
+}
+
+// Preview runs `pulumi preview`.
+func (p *PulumiOps) Preview(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
+	var res OpResult
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		c := newChangeCounter()
+		w := progressWriter(o.Progress)
+		opts := []optpreview.Option{optpreview.EventStreams(c.ch), optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w)}
+		if o.Refresh {
+			opts = append(opts, optpreview.Refresh())
+		}
+		if o.ExpectNoChanges {
+			opts = append(opts, optpreview.ExpectNoChanges())
+		}
+		_, err := st.Preview(ctx, opts...)
+		flush(w)
+		res = c.result()
+		return err
+	})
+	return res, err
+}
+
+// Up runs `pulumi up` and returns the outputs with the changes.
+func (p *PulumiOps) Up(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
+	var res OpResult
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		c := newChangeCounter()
+		w := progressWriter(o.Progress)
+		opts := []optup.Option{optup.EventStreams(c.ch), optup.ProgressStreams(w), optup.ErrorProgressStreams(w)}
+		if o.Refresh {
+			opts = append(opts, optup.Refresh())
+		}
+		up, err := st.Up(ctx, opts...)
+		flush(w)
+		res = c.result()
+		res.Outputs = outputsOf(up.Outputs)
+		return err
+	})
+	return res, err
+}
+
+// Refresh runs `pulumi refresh`, importing and clearing pending creates as asked.
+func (p *PulumiOps) Refresh(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
+	var res OpResult
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		c := newChangeCounter()
+		w := progressWriter(o.Progress)
+		opts := []optrefresh.Option{optrefresh.EventStreams(c.ch), optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w)}
+		if len(o.ImportPending) > 0 {
+			var pc []optrefresh.PendingCreate
+			for _, x := range o.ImportPending {
+				pc = append(pc, optrefresh.PendingCreate{URN: x.URN, ID: x.ID})
+			}
+			opts = append(opts, optrefresh.ImportPendingCreates(pc))
+		}
+		if o.ClearPending {
+			opts = append(opts, optrefresh.ClearPendingCreates())
+		}
+		if o.ExpectNoChanges {
+			opts = append(opts, optrefresh.ExpectNoChanges())
+		}
+		_, err := st.Refresh(ctx, opts...)
+		flush(w)
+		res = c.result()
+		return err
+	})
+	return res, err
+}
+
+// Outputs reads the stack's outputs, secrets included (they never leave the process).
+func (p *PulumiOps) Outputs(ctx context.Context, s StackRef) (Outputs, error) {
+	var out Outputs
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		m, err := st.Outputs(ctx)
+		out = outputsOf(m)
+		return err
+	})
+	return out, err
+}
+
+// Destroy runs `pulumi destroy`.
+func (p *PulumiOps) Destroy(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
+	var res OpResult
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		c := newChangeCounter()
+		w := progressWriter(o.Progress)
+		_, err := st.Destroy(ctx, optdestroy.EventStreams(c.ch), optdestroy.ProgressStreams(w), optdestroy.ErrorProgressStreams(w))
+		flush(w)
+		res = c.result()
+		return err
+	})
+	return res, err
+}
+
+// CancelUpdate clears the stack's lock (`pulumi cancel`).
+func (p *PulumiOps) CancelUpdate(ctx context.Context, s StackRef) error {
+	return p.with(ctx, s, func(st *auto.Stack) error { return st.Cancel(ctx) })
+}
+
+// State reads the stack's state. On a file:// backend it reads the checkpoint file
+// directly, without the CLI, so that a no-change rollout costs no CLI call per stack;
+// on other backends it asks the CLI for the last update and the pending operations.
+func (p *PulumiOps) State(ctx context.Context, s StackRef) (StackState, error) {
+	if path, ok := strings.CutPrefix(p.o.Backend, "file://"); ok {
+		return readCheckpoint(filepath.Join(path, ".pulumi", "stacks", p.o.Project, s.Stack+".json"))
+	}
+	var state StackState
+	err := p.with(ctx, s, func(st *auto.Stack) error {
+		h, err := st.History(ctx, 1, 1)
+		if err != nil {
+			return err
+		}
+		state.Exists = true
+		if len(h) > 0 {
+			u := h[0]
+			info := &UpdateInfo{Kind: u.Kind, Result: u.Result, Marker: strconv.Itoa(u.Version)}
+			info.Started, _ = time.Parse(time.RFC3339, u.StartTime)
+			if u.EndTime != nil {
+				info.Ended, _ = time.Parse(time.RFC3339, *u.EndTime)
+			}
+			state.LastUpdate = info
+		}
+		dep, err := st.Export(ctx)
+		if err != nil {
+			return err
+		}
+		state.Pending, err = pendingOf(dep.Deployment)
+		return err
+	})
+	return state, err
+}
+
+// readCheckpoint reads a file backend's checkpoint: its hash is the state's marker,
+// its manifest time the last update, and its pending operations.
+func readCheckpoint(path string) (StackState, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		gz, gerr := os.ReadFile(path + ".gz")
+		if errors.Is(gerr, os.ErrNotExist) {
+			return StackState{}, nil
+		}
+		if gerr != nil {
+			return StackState{}, gerr
+		}
+		zr, zerr := gzip.NewReader(strings.NewReader(string(gz)))
+		if zerr != nil {
+			return StackState{}, zerr
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return StackState{}, err
+		}
+	} else if err != nil {
+		return StackState{}, err
+	}
+	var cp struct {
+		Checkpoint struct {
+			Latest json.RawMessage `json:"latest"`
+		} `json:"checkpoint"`
+	}
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return StackState{}, fmt.Errorf("%s: %w", path, err)
+	}
+	sum := sha256.Sum256(data)
+	state := StackState{Exists: true}
+	var manifest struct {
+		Manifest struct {
+			Time time.Time `json:"time"`
+		} `json:"manifest"`
+	}
+	if len(cp.Checkpoint.Latest) > 0 && string(cp.Checkpoint.Latest) != "null" {
+		_ = json.Unmarshal(cp.Checkpoint.Latest, &manifest)
+		state.Pending, err = pendingOf(cp.Checkpoint.Latest)
+		if err != nil {
+			return StackState{}, err
+		}
+	}
+	state.LastUpdate = &UpdateInfo{Kind: "update", Result: "succeeded", Started: manifest.Manifest.Time,
+		Ended: manifest.Manifest.Time, Marker: hex.EncodeToString(sum[:8])}
+	return state, nil
+}
+
+func pendingOf(deployment json.RawMessage) ([]PendingOp, error) {
+	if len(deployment) == 0 {
+		return nil, nil
+	}
+	var d struct {
+		Pending []struct {
+			Type     string `json:"type"`
+			Resource struct {
+				URN    string         `json:"urn"`
+				Type   string         `json:"type"`
+				Inputs map[string]any `json:"inputs"`
+			} `json:"resource"`
+		} `json:"pending_operations"`
+	}
+	if err := json.Unmarshal(deployment, &d); err != nil {
+		return nil, err
+	}
+	var out []PendingOp
+	for _, p := range d.Pending {
+		out = append(out, PendingOp{URN: p.Resource.URN, Type: p.Resource.Type, Kind: p.Type, Inputs: p.Resource.Inputs})
+	}
+	return out, nil
+}
+
+func outputsOf(m auto.OutputMap) Outputs {
+	out := Outputs{}
+	for k, v := range m {
+		out[k] = Output{Value: v.Value, Secret: v.Secret}
+	}
+	return out
+}
+
+// lineWriter turns the engine's progress stream into one call per line.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	emit func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if line := strings.TrimRight(string(w.buf[:i]), "\r "); line != "" {
+			w.emit(line)
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+func flush(w io.Writer) {
+	lw, ok := w.(*lineWriter)
+	if !ok {
+		return
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	if line := strings.TrimSpace(string(lw.buf)); line != "" {
+		lw.emit(line)
+	}
+	lw.buf = nil
+}
+
+var _ = bufio.ScanLines
