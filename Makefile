@@ -31,11 +31,17 @@ all: pulumi plugins kube ## Build everything the tests and the deploy program ne
 pulumi: ## Build the pinned Pulumi CLI into bin/pulumi (skipped when that exact version is present).
 	@PULUMI_VERSION=$(PULUMI_VERSION) BIN=$(BIN) tools/scripts/build-pulumi.sh
 
+# Flotilla's own binaries are built with the flags the Pulumi Go language host uses
+# (-trimpath -ldflags "-w -s"): one compile of the cloud SDKs then serves both `make`
+# and `pulumi up -s <stack>`, and the binaries are stripped.
+GO_BUILD_FLAGS := -trimpath -ldflags "-w -s"
+
 .PHONY: plugins
-plugins: ## Build Flotilla's own binaries into bin/: flotilla and the fleetsim provider plugin.
+plugins: ## Build Flotilla's own binaries into bin/: flotilla, stack and the fleetsim provider plugin.
 	@mkdir -p $(BIN)
-	@echo "==> building flotilla and pulumi-resource-fleetsim into bin/"
-	@go build -trimpath -ldflags "-w -s" -o $(BIN)/ ./cmd/...
+	@echo "==> building flotilla, stack and pulumi-resource-fleetsim into bin/"
+	@start=$$(date +%s); go build $(GO_BUILD_FLAGS) -o $(BIN)/ ./cmd/... && \
+	  echo "==> built in $$(( $$(date +%s) - start ))s: $$(cd $(BIN) && du -sh flotilla stack pulumi-resource-fleetsim | awk '{printf "%s %s  ", $$2, $$1}')"
 
 .PHONY: kube
 kube: ## Build the local Kubernetes control plane, kwok and the Kubernetes provider plugin into bin/.
@@ -54,11 +60,17 @@ lint: ## Run golangci-lint with .golangci.yml.
 	@$(BIN)/golangci-lint run ./...
 
 .PHONY: bench
-bench: all ## Run the benchmarks (component construction, control-plane start and memory).
+bench: all ## Run the benchmarks: components, control planes, and the deploy program's rollouts against the critical path.
 	@go test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
+.PHONY: soak
+soak: all ## The long fault loops: many kill points of a rollout, each resumed to completion.
+	@FLOTILLA_SOAK=1 go test -count=1 -timeout 120m -run 'Kill|Soak' -v ./automation/e2e/
+
 .PHONY: run
-run: all ## The main job: roll the shipped stacks out on the local simulator with a file:// backend.
+run: all ## The main job: roll the shipped stacks out on the local simulator (real control planes), dev -> staging -> prod.
+	@echo "==> rolling the shipped stacks out on the local simulator; state in .flotilla/ (file:// backend)"
+	@echo "==> prod requires approval: this run approves it explicitly with --approve prod"
 	@$(BIN)/flotilla rollout --sim --approve prod --project $(CURDIR)
 
 .PHONY: clean
