@@ -136,7 +136,8 @@ func (d *Daemon) Listen() error {
 
 // Serve runs the daemon until ctx is done or a client asks it to shut down. It records
 // itself in daemon.json, brings back the control planes of existing clusters, and
-// resumes operations that were running when an earlier daemon stopped.
+// resumes operations that were running when an earlier daemon stopped. When it returns,
+// the control planes it ran are stopped (their data stays) and the home is unlocked.
 func (d *Daemon) Serve(ctx context.Context) error {
 	defer d.lock.Close()
 	if err := d.Listen(); err != nil {
@@ -171,6 +172,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		d.Shutdown()
 		cancel()
 		d.wg.Wait()
+		d.stopPlanes()
 		return err
 	}
 	d.log.Info("fleetsim daemon stopping")
@@ -183,12 +185,35 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	d.wg.Wait()
+	d.stopPlanes()
 	if c, ok := d.kube.(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			d.log.Warn("closing the control-plane runner", "err", err)
 		}
 	}
 	return nil
+}
+
+// planeStopTimeout bounds how long a stopping daemon waits for its control planes to exit.
+const planeStopTimeout = 2 * time.Minute
+
+// stopPlanes stops every control plane of the home, once no worker drives them any more,
+// so that none outlives the daemon. Their data stays; the next daemon restarts them on it.
+// Only a daemon that is killed leaves its planes running, for the next one to adopt.
+func (d *Daemon) stopPlanes() {
+	s, ok := d.kube.(simapi.PlaneStopper)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), planeStopTimeout)
+	defer cancel()
+	stopped, err := s.StopPlanes(ctx)
+	for _, p := range stopped {
+		d.log.Info("stopped control plane", "cluster", p.ClusterID, "pids", p.PIDs)
+	}
+	if err != nil {
+		d.log.Error("stopping control planes", "err", err)
+	}
 }
 
 // Shutdown asks Serve to return.

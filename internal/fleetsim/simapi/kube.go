@@ -44,3 +44,19 @@ type Kube interface {
 	// DeletePlane stops the plane's processes by PID and removes its data.
 	DeletePlane(ctx context.Context, clusterID string) error
 }
+
+// StoppedPlane is a control plane whose processes were stopped, with their PIDs by
+// component. Its data stays, so that the plane can be started again on it.
+type StoppedPlane struct {
+	ClusterID string         `json:"clusterID"`
+	PIDs      map[string]int `json:"pids"`
+}
+
+// PlaneStopper is a Kube whose control planes can all be stopped at once. The daemon
+// stops them when it shuts down, so that no plane outlives it; the next daemon restarts
+// them on their data.
+type PlaneStopper interface {
+	// StopPlanes stops every plane's processes by PID, waits until they are gone, and
+	// returns what it stopped.
+	StopPlanes(ctx context.Context) ([]StoppedPlane, error)
+}

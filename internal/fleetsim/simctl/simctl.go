@@ -161,27 +161,6 @@ func Start(ctx context.Context, w io.Writer, t Target) error {
 	return err
 }
 
-// Stop stops the running daemon. Clusters and their state stay in the home directory;
-// the next daemon brings them back.
-func Stop(ctx context.Context, w io.Writer, t Target) error {
-	c, err := t.client(false)
-	if err != nil {
-		return err
-	}
-	h, ok := c.Running(ctx)
-	if !ok {
-		_, err := fmt.Fprintf(w, "no fleetsim daemon is running (home %s)\n", c.Home())
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := c.Shutdown(ctx); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "fleetsim daemon stopped (pid %d)\n", h.PID)
-	return err
-}
-
 // SpotShortageOptions configure SpotShortage.
 type SpotShortageOptions struct {
 	Target
