@@ -210,6 +210,7 @@ func describePlanes(home string, planes []simapi.StoppedPlane) string {
 			seen[c] = true
 		}
 	}
+	slices.Sort(clusters)
 	var comps []string
 	for _, c := range kubeplane.Components() {
 		if seen[c] {
