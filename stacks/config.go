@@ -23,8 +23,8 @@ import (
 // Namespace is the configuration namespace of every Flotilla stack setting.
 const Namespace = "flotilla"
 
-// Config is one environment's stack configuration: the `flotilla:` keys of
-// stacks/Pulumi.<env>.yaml.
+// Config is one stack's configuration: the `flotilla:` keys of
+// stacks/Pulumi.<stack>.yaml.
 type Config struct {
 	// Environment names the envset environment this stack deploys (flotilla:environment).
 	Environment string `json:"environment"`
@@ -159,7 +159,7 @@ func ParseConfig(file string, all []string, get func(key string) (string, bool))
 	return cfg, nil
 }
 
-// ReadStackFile reads and validates the flotilla: settings of a Pulumi.<env>.yaml file.
+// ReadStackFile reads and validates the flotilla: settings of a Pulumi.<stack>.yaml file.
 // Unlike a running program, it sees every key, so it also reports unknown ones.
 func ReadStackFile(path string) (Config, error) {
 	values, err := ReadStackValues(path)

@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,38 +14,103 @@ import (
 
 func TestShippedStacksPassValidation(t *testing.T) {
 	t.Parallel()
-	regions := map[string]int{"dev": 1, "staging": 2, "prod": 3}
-	for env, n := range regions {
-		t.Run(env, func(t *testing.T) {
+	regions := map[string][]string{
+		"dev":         {"sim-east-1"},
+		"staging":     {"sim-east-1", "sim-west-1"},
+		"prod-canary": {"sim-west-1"},
+		"prod-east":   {"sim-east-1"},
+		"prod-eu":     {"sim-eu-1"},
+	}
+	for stack, want := range regions {
+		t.Run(stack, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := stacks.ReadStackFile("Pulumi." + env + ".yaml")
+			cfg, err := stacks.ReadStackFile("Pulumi." + stack + ".yaml")
 			require.NoError(t, err)
-			assert.Equal(t, env, cfg.Environment)
-			require.Len(t, cfg.Clusters, n)
-			seen := map[string]bool{}
+			var got []string
 			for _, c := range cfg.Clusters {
 				assert.Equal(t, "sim", c.Cloud, "the shipped stacks run offline on the simulator")
 				assert.NotEmpty(t, c.SpotPools, "every cluster has a spot pool")
-				assert.False(t, seen[c.Region], "one cluster per region")
-				seen[c.Region] = true
+				assert.NotContains(t, got, c.Region, "one cluster per region")
+				got = append(got, c.Region)
 				assert.Contains(t, cfg.Networks, c.Name, "the plan of every shipped cluster is pinned in its stack file")
 			}
+			assert.Equal(t, want, got)
 		})
 	}
+}
+
+func TestEnvironmentsListEveryStackInWaves(t *testing.T) {
+	t.Parallel()
+	set, err := stacks.Environments()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"dev", "staging", "prod"}, set.Names())
+
+	waves := map[string][][]string{}
+	for _, e := range set.Environments {
+		waves[e.Name] = e.StackWaves()
+	}
+	assert.Equal(t, map[string][][]string{
+		"dev":     {{"dev"}},
+		"staging": {{"staging"}},
+		"prod":    {{"prod-canary"}, {"prod-east", "prod-eu"}},
+	}, waves, "prod rolls out its canary first, then the other two regions")
+
+	prod, ok := set.Get("prod")
+	require.True(t, ok)
+	assert.True(t, prod.RequiresApproval)
+	assert.True(t, prod.Protected)
+	assert.Equal(t, 0, prod.MaxFailures, "prod ships without a failure budget")
+	assert.Equal(t, 1, prod.MaxConcurrency)
 }
 
 func TestEnvironmentsMatchStackFiles(t *testing.T) {
 	t.Parallel()
 	set, err := stacks.Environments()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"dev", "staging", "prod"}, set.Names())
+	for _, stack := range set.Stacks() {
+		env, ok := set.EnvironmentOf(stack)
+		require.True(t, ok)
+		cfg, err := stacks.ReadStackFile("Pulumi." + stack + ".yaml")
+		require.NoError(t, err, "stacks/environments.yaml lists stack %q, so its file exists and is valid", stack)
+		assert.Equal(t, env.Name, cfg.Environment, "Pulumi.%s.yaml names the environment that lists it", stack)
+	}
+
+	files, err := filepath.Glob("Pulumi.*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		stack := strings.TrimSuffix(strings.TrimPrefix(f, "Pulumi."), ".yaml")
+		_, ok := set.EnvironmentOf(stack)
+		assert.True(t, ok, "%s is listed under an environment in stacks/environments.yaml", f)
+	}
+	assert.Len(t, files, len(set.Stacks()))
+}
+
+// TestProdNetworksKeptThroughTheSplit pins prod's ranges: splitting prod into three
+// stacks moved no cluster's network, since a service range cannot move without
+// replacing the cluster.
+func TestProdNetworksKeptThroughTheSplit(t *testing.T) {
+	t.Parallel()
+	want := map[string]stacks.NetworkConfig{
+		"east-1": {VPCCIDR: "10.48.0.0/20", PodCIDR: "10.49.0.0/16", ServiceCIDR: "10.48.16.0/20"},
+		"west-1": {VPCCIDR: "10.48.64.0/20", PodCIDR: "10.51.0.0/16", ServiceCIDR: "10.48.80.0/20"},
+		"eu-1":   {VPCCIDR: "10.48.32.0/20", PodCIDR: "10.50.0.0/16", ServiceCIDR: "10.48.48.0/20"},
+	}
+	set, err := stacks.Environments()
+	require.NoError(t, err)
 	prod, ok := set.Get("prod")
 	require.True(t, ok)
-	assert.True(t, prod.RequiresApproval)
-	assert.True(t, prod.Protected)
-	for _, name := range set.Names() {
-		assert.FileExists(t, "Pulumi."+name+".yaml")
+	got := map[string]stacks.NetworkConfig{}
+	for _, stack := range prod.Stacks() {
+		cfg, err := stacks.ReadStackFile("Pulumi." + stack + ".yaml")
+		require.NoError(t, err)
+		assert.Equal(t, "10.48.0.0/12", cfg.AddressSpace, "prod's stacks share one address space")
+		for name, n := range cfg.Networks {
+			assert.NotContains(t, got, name, "cluster %q is in one prod stack only", name)
+			got[name] = n
+		}
 	}
+	assert.Equal(t, want, got)
 }
 
 func TestConfigErrorsNameKeyAndFile(t *testing.T) {

@@ -23,9 +23,9 @@ func Environments() (envset.Set, error) {
 	return envset.Parse(environmentsYAML, "stacks/environments.yaml")
 }
 
-// Program builds one environment's fleet from its stack configuration: cost tags on
+// Program builds one stack's fleet from its stack configuration: cost tags on
 // everything, a GeoFleet of clusters with spot pools, and the EnvironmentSet's
-// namespaces and access rules in every cluster. It is what `pulumi up -s <env>` runs
+// namespaces and access rules in every cluster. It is what `pulumi up -s <stack>` runs
 // (through cmd/stack) and what the deploy program runs inline.
 //
 // It exports endpoints, versions, kubeconfigs (secret), the network plan and the

@@ -58,6 +58,35 @@ func TestProgramBuildsTheDevFleetFromItsStackFile(t *testing.T) {
 	assert.NotEmpty(t, m.ByType("flotilla:envset:EnvironmentSet"))
 }
 
+func TestProgramBuildsEveryShippedStack(t *testing.T) {
+	t.Parallel()
+	set, err := stacks.Environments()
+	require.NoError(t, err)
+	for _, stack := range set.Stacks() {
+		t.Run(stack, func(t *testing.T) {
+			t.Parallel()
+			env, ok := set.EnvironmentOf(stack)
+			require.True(t, ok)
+			cfg, err := stacks.ReadStackFile("Pulumi." + stack + ".yaml")
+			require.NoError(t, err)
+			m := pulumitest.New()
+			require.NoError(t, m.RunWithConfig(stack, stackConfig(t, stack), stacks.Program))
+
+			clusters := m.ByType("fleetsim:index:Cluster")
+			require.Len(t, clusters, len(cfg.Clusters))
+			pinned := map[string]bool{}
+			for _, n := range cfg.Networks {
+				pinned[n.VPCCIDR] = true
+			}
+			for _, cl := range clusters {
+				assert.True(t, pinned[cl.Inputs["vpcCidr"].StringValue()], "%s: the pinned plan is used", cl.Name)
+				assert.Equal(t, env.Name, cl.Inputs["tags"].ObjectValue()["env"].StringValue())
+				assert.Len(t, cl.Inputs["zones"].ArrayValue(), 3)
+			}
+		})
+	}
+}
+
 func TestProgramRejectsAnEnvironmentOutsideTheSet(t *testing.T) {
 	t.Parallel()
 	cfg := stackConfig(t, "dev")
