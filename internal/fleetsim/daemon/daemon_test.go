@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -307,6 +308,17 @@ func (f *fakeKube) DeletePlane(_ context.Context, id string) error {
 	return nil
 }
 
+func (f *fakeKube) StopPlanes(context.Context) ([]simapi.StoppedPlane, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Calls = append(f.Calls, "stop planes")
+	var out []simapi.StoppedPlane
+	for id := range f.Nodes {
+		out = append(out, simapi.StoppedPlane{ClusterID: id, PIDs: map[string]int{"etcd": 1}})
+	}
+	return out, nil
+}
+
 func (f *fakeKube) nodes(id string) []simapi.Node {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -385,6 +397,30 @@ func TestControlPlanesAndSpotFallback(t *testing.T) {
 	require.NoError(t, r2.c.DeleteNodePool(ctx, fbp.ID))
 	require.NoError(t, r2.c.DeleteCluster(ctx, cl.ID))
 	assert.Contains(t, kube.calls(), "delete "+cl.ID)
+}
+
+// TestShutdownStopsThePlanes shows that a daemon asked to stop stops its control planes
+// before it lets go of the home, after its workers stopped driving them.
+func TestShutdownStopsThePlanes(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	kube := newFakeKube()
+	r := start(t, home, kube)
+	ctx := ctxT(t)
+	cl, err := r.c.CreateCluster(ctx, cloud.ClusterSpec{Name: "dev", Region: "sim-east-1", Version: "1.31"}, "")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return slices.Contains(kube.calls(), "sync "+cl.ID+" 0") }, 5*time.Second, 10*time.Millisecond)
+
+	c, err := client.New(client.Options{Home: home})
+	require.NoError(t, err)
+	require.NoError(t, c.Shutdown(ctx))
+	calls := kube.calls()
+	assert.Equal(t, "stop planes", calls[len(calls)-1], "the planes are stopped last, before the home is unlocked: %q", calls)
+	lock, err := store.Open(home)
+	require.NoError(t, err)
+	f, err := lock.Lock()
+	require.NoError(t, err, "the home is free once Shutdown returns")
+	require.NoError(t, f.Close())
 }
 
 func TestRestartResumesOperations(t *testing.T) {
