@@ -73,6 +73,14 @@ run: all ## The main job: roll the shipped stacks out on the local simulator (re
 	@echo "==> prod requires approval: this run approves it explicitly with --approve prod"
 	@$(BIN)/flotilla rollout --sim --approve prod --project $(CURDIR)
 
+# The simulator's home under the project; its daemon and control planes run detached.
+SIM_HOME := $(CURDIR)/.flotilla/fleetsim
+
+.PHONY: sim-stop
+sim-stop: ## Stop the simulator's daemon and every control plane it started (their data stays).
+	@if [ -x $(BIN)/flotilla ]; then $(BIN)/flotilla sim stop --home $(SIM_HOME) || true; fi
+	@tools/scripts/sim-stop.sh $(SIM_HOME)
+
 .PHONY: clean
-clean: ## Remove bin/ and local state under .flotilla/.
+clean: sim-stop ## Stop the simulator, then remove bin/ and local state under .flotilla/.
 	@rm -rf $(BIN) .flotilla
