@@ -66,9 +66,20 @@ func newSimStartCmd(t *simctl.Target) *cobra.Command {
 func newSimStopCmd(t *simctl.Target) *cobra.Command {
 	return &cobra.Command{
 		Use:   "stop",
-		Short: "Stop the simulator's daemon",
-		Long:  "Stop the daemon. The cloud's state stays in the home directory; the next daemon brings it back.",
-		Args:  cobra.NoArgs,
+		Short: "Stop the simulator's daemon and every control plane it started",
+		Long: `Stop the daemon and every cluster's control plane (etcd, kube-apiserver,
+kube-scheduler, kube-controller-manager and kwok), and wait until their processes are
+gone and their ports are free. It says what it stopped.
+
+The cloud's state and each plane's data (etcd, certificates) stay in the home directory:
+the next daemon brings the clusters back and restarts their planes on that data.
+
+When no daemon answers (it was killed, or it hangs), the planes it left behind are still
+stopped: by the PIDs their state files under <home>/planes record, each checked in /proc
+to still be that plane's binary before it is signalled. A hung daemon is sent SIGTERM,
+then SIGKILL. "make clean" runs this before it removes .flotilla/.`,
+		Example: "  flotilla sim stop\n  flotilla sim stop --home .flotilla/fleetsim",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return simctl.Stop(cmd.Context(), cmd.OutOrStdout(), *t)
 		},
