@@ -4,9 +4,9 @@
 //
 // A Manager implements simapi.Kube. Each plane lives under <home>/planes/<clusterID>/
 // (etcd data, certificates, logs and a state file with ports and PIDs). Its processes run
-// in sessions of their own, so they outlive the process that started them: a new Manager
-// on the same home adopts the planes that are still healthy and restarts the others on
-// their existing data.
+// in sessions of their own, so they outlive a process that started them and was killed: a
+// new Manager on the same home adopts the planes that are still healthy and restarts the
+// others on their existing data. StopPlanes stops them all and keeps their data.
 //
 //	m := kubeplane.New(home, binDir)
 //	plane, err := m.EnsurePlane(ctx, "eu-west-1-prod")
