@@ -54,6 +54,10 @@ func TestValidation(t *testing.T) {
 			want: []string{`Version "v1.31" is not`}},
 		{name: "no version", cloud: cluster.Azure, edit: func(a *cluster.Args) { a.Version = "" },
 			want: []string{`Version "" is not`}},
+		{name: "version no sim region offers", cloud: cluster.Sim, edit: func(a *cluster.Args) { a.Version = "1.28" },
+			want: []string{`Version "1.28" is not offered in "sim-eu-1", which offers 1.29, 1.30, 1.31, 1.32, 1.33`}},
+		{name: "newest version not yet in the region", cloud: cluster.Sim, edit: func(a *cluster.Args) { a.Version = "1.34" },
+			want: []string{`Version "1.34" is not offered in "sim-eu-1"`}},
 		{name: "malformed vpc", cloud: cluster.GCP, edit: func(a *cluster.Args) { a.Network.VPCCIDR = "10.0.0/16" },
 			want: []string{`Network.VPCCIDR: "10.0.0/16" is not a CIDR`}},
 		{name: "prefix too long", cloud: cluster.GCP, edit: func(a *cluster.Args) { a.Network.PodCIDR = "10.4.0.0/33" },
@@ -313,6 +317,28 @@ func TestRegionsAndZones(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, cluster.DefaultZones(tt.cloud, tt.region), "%s/%s", tt.cloud, tt.region)
 	}
+}
+
+func TestOfferedVersions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cloud  cluster.Cloud
+		region string
+		want   []string
+	}{
+		{cluster.Sim, "sim-eu-1", []string{"1.29", "1.30", "1.31", "1.32", "1.33"}},
+		{cluster.Sim, "sim-east-1", []string{"1.29", "1.30", "1.31", "1.32", "1.33", "1.34"}},
+		{cluster.Sim, "sim-mars-1", nil},
+		{cluster.AWS, "us-east-1", nil}, // the managed clouds check their own offers
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, cluster.OfferedVersions(tt.cloud, tt.region), "%s/%s", tt.cloud, tt.region)
+	}
+
+	args := baseArgs(cluster.Sim)
+	args.Region, args.Zones, args.Version = "sim-east-1", nil, "1.34"
+	_, c := runSim(t, "off", args)
+	assert.Equal(t, "sim-east-1", c.Region, "a region that offers the newest version takes it")
 }
 
 func TestGroupName(t *testing.T) {

@@ -3,6 +3,8 @@ package cluster
 import (
 	"slices"
 	"sort"
+
+	simcloud "github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
 )
 
 // zoneTable lists, per cloud and region, the zones Flotilla knows. Regions missing here
@@ -119,4 +121,15 @@ func DefaultZones(cloud Cloud, region string) []string {
 // knownZone reports whether zone is one of region's zones.
 func knownZone(cloud Cloud, region, zone string) bool {
 	return slices.Contains(zoneTable[cloud][region], zone)
+}
+
+// OfferedVersions returns the Kubernetes minors a cluster in region can run, oldest
+// first, where Flotilla knows them: the simulator's, which are fixed per region. It
+// returns nil for the managed clouds, whose offers change with every release and are
+// checked by the cloud itself, and for an unknown region.
+func OfferedVersions(cloud Cloud, region string) []string {
+	if cloud != Sim {
+		return nil
+	}
+	return simcloud.OfferedVersions(region)
 }

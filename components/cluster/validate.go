@@ -90,6 +90,8 @@ func resolve(name string, args *Args) (*spec, error) {
 
 	if !versionPattern.MatchString(args.Version) {
 		fail("Version %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", args.Version)
+	} else if offered := OfferedVersions(args.Cloud, args.Region); offered != nil && !slices.Contains(offered, args.Version) {
+		fail("Version %q is not offered in %q, which offers %s", args.Version, args.Region, strings.Join(offered, ", "))
 	}
 
 	if knownCloud {

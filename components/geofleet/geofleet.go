@@ -322,6 +322,12 @@ func checkCluster(spec ClusterSpec, ca *cluster.Args) (time.Duration, []error) {
 		case sp.MinSize > sp.MaxSize:
 			fail("%s: MinSize %d is greater than MaxSize %d", pool, sp.MinSize, sp.MaxSize)
 		}
+		switch f := sp.Fallback; {
+		case f.MaxSize < 0:
+			fail("%s: Fallback.MaxSize %d is negative", pool, f.MaxSize)
+		case !f.Disabled && f.MaxSize > 0 && f.MaxSize < sp.MinSize:
+			fail("%s: Fallback.MaxSize %d is below MinSize %d: when spot runs out, the fallback could not keep the pool at its minimum", pool, f.MaxSize, sp.MinSize)
+		}
 		if sp.Fallback.Disabled && sp.MinSize == 0 && prod {
 			fail("%s: Fallback.Disabled with MinSize 0 on a prod cluster leaves no guaranteed capacity; keep the fallback or set MinSize above 0", pool)
 		}

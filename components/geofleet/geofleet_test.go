@@ -364,6 +364,15 @@ func TestNewValidation(t *testing.T) {
 			`cluster "azure-westeurope" (Clusters[3]): SpotPools[0] "batch": MinSize 20 is greater than MaxSize 10`,
 			`cluster "aws-eu-west-1" (Clusters[0]): SpotPools[1] "system": "system" is the cluster's system pool`,
 		}},
+		{name: "a fallback that cannot cover the minimum", args: func(a *geofleet.Args) {
+			a.Clusters[0].SpotPools[0].MinSize = 3
+			a.Clusters[0].SpotPools[0].Fallback.MaxSize = 1
+			a.Clusters[1].SpotPools[0].Fallback.MaxSize = -1
+		}, wantParts: []string{
+			`cluster "aws-eu-west-1" (Clusters[0]): SpotPools[0] "batch": Fallback.MaxSize 1 is below MinSize 3`,
+			`cluster "aws-eu-west-1-b" (Clusters[1]): SpotPools[0]`,
+			"Fallback.MaxSize -1 is negative",
+		}},
 		{name: "spot pools disagree on the fallback delay", args: func(a *geofleet.Args) {
 			a.Clusters[1].SpotPools[0].Fallback.ProvisionTimeout = time.Minute
 			a.Clusters[1].SpotPools[1].Fallback.ProvisionTimeout = 10 * time.Minute

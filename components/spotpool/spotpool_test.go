@@ -43,6 +43,8 @@ func TestValidation(t *testing.T) {
 		}, want: []string{"InstanceTypes has 11 types; on Azure each type is an agent pool and a spot pool has at most 10"}},
 		{name: "min above max", cloud: cluster.AWS, edit: func(a *spotpool.Args) { a.MinSize, a.MaxSize = 5, 3 },
 			want: []string{"MinSize 5 is greater than MaxSize 3"}},
+		{name: "fallback smaller than the minimum", cloud: cluster.AWS, edit: func(a *spotpool.Args) { a.MinSize, a.MaxSize, a.Fallback.MaxSize = 4, 6, 2 },
+			want: []string{"Fallback.MaxSize 2 is below MinSize 4"}},
 		{name: "no max", cloud: cluster.GCP, edit: func(a *spotpool.Args) { a.MinSize, a.MaxSize = 0, 0 },
 			want: []string{"MaxSize 0 is below 1"}},
 		{name: "negative min", cloud: cluster.Azure, edit: func(a *spotpool.Args) { a.MinSize = -1 },

@@ -173,6 +173,8 @@ func resolve(name string, args *Args) (*spec, error) {
 		fail("Fallback.MaxSize %d is negative", f.MaxSize)
 	case f.MaxSize == 0:
 		s.fallbackMax = args.MaxSize
+	case !f.Disabled && f.MaxSize < args.MinSize:
+		fail("Fallback.MaxSize %d is below MinSize %d: when spot runs out, the fallback could not keep the pool at its minimum", f.MaxSize, args.MinSize)
 	}
 	if f.ProvisionTimeout < 0 {
 		fail("Fallback.ProvisionTimeout %q is negative", f.ProvisionTimeout.String())
