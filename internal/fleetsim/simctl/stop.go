@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,8 +100,8 @@ func Stop(ctx context.Context, w io.Writer, t Target) error {
 // which makes it stop its planes and exit, then SIGKILL. It returns the daemon's PID, or
 // 0 when no daemon holds the home.
 func stopUnresponsive(ctx context.Context, home string) (int, error) {
-	if _, err := os.Stat(home); err != nil {
-		return 0, nil //nolint:nilerr // no home, no daemon
+	if _, err := os.Stat(home); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
 	}
 	st, err := store.Open(home)
 	if err != nil {
