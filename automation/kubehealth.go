@@ -217,25 +217,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// CheckCluster reads one cluster through its kubeconfig against its pools.
+// CheckCluster reads one cluster through its kubeconfig against its pools, letting it
+// settle as WithSettle says.
 func (h *KubeHealth) CheckCluster(ctx context.Context, name, kubeconfig string, pools []PoolSpec) ClusterHealth {
-	ch := ClusterHealth{Name: name, Source: "kubernetes"}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
-	if err != nil {
-		ch.Problems = []string{fmt.Sprintf("its kubeconfig does not load: %v", err)}
-		return ch
-	}
-	cfg.Timeout = h.timeout
-	cs, err := h.clients(cfg)
-	if err != nil {
-		ch.Problems = []string{fmt.Sprintf("no client for the API server at %s: %v", cfg.Host, err)}
-		return ch
-	}
 	deadline := h.now().Add(h.settle)
 	for {
-		r := h.read(ctx, cs, cfg.Host, pools)
-		ch.Problems, ch.Summary = r.problems, r.summary
-		if len(r.problems) == 0 || r.unreachable || !h.now().Before(deadline) {
+		ch, answered := h.ReadCluster(ctx, name, kubeconfig, pools)
+		if len(ch.Problems) == 0 || !answered || !h.now().Before(deadline) {
 			return ch
 		}
 		select {
@@ -245,6 +233,25 @@ func (h *KubeHealth) CheckCluster(ctx context.Context, name, kubeconfig string, 
 		case <-time.After(h.interval):
 		}
 	}
+}
+
+// ReadCluster takes one reading of a cluster, and says whether its API server answered.
+func (h *KubeHealth) ReadCluster(ctx context.Context, name, kubeconfig string, pools []PoolSpec) (ClusterHealth, bool) {
+	ch := ClusterHealth{Name: name, Source: "kubernetes"}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	if err != nil {
+		ch.Problems = []string{fmt.Sprintf("its kubeconfig does not load: %v", err)}
+		return ch, false
+	}
+	cfg.Timeout = h.timeout
+	cs, err := h.clients(cfg)
+	if err != nil {
+		ch.Problems = []string{fmt.Sprintf("no client for the API server at %s: %v", cfg.Host, err)}
+		return ch, false
+	}
+	r := h.read(ctx, cs, cfg.Host, pools)
+	ch.Problems, ch.Summary = r.problems, r.summary
+	return ch, !r.unreachable
 }
 
 type reading struct {

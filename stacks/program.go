@@ -54,7 +54,8 @@ func Program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	fleet, err := geofleet.New(ctx, cfg.Environment, cfg.fleetArgs(tags))
+	args := cfg.fleetArgs(tags)
+	fleet, err := geofleet.New(ctx, cfg.Environment, args)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,79 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export("kubeconfigs", pulumi.ToSecret(fleet.Kubeconfigs))
 	ctx.Export("networks", networkOutput(fleet.Networks))
 	ctx.Export("hourlyCost", hourlyCost(fleet))
+	ctx.Export("clusters", clustersOutput(fleet))
+	ctx.Export("pools", poolsOutput(fleet, args))
 	return nil
+}
+
+// clustersOutput says where each cluster runs: its name in its cloud, the cloud and the
+// region, so that the deploy program can ask the cloud about it.
+func clustersOutput(fleet *geofleet.GeoFleet) pulumi.Map {
+	out := pulumi.Map{}
+	for key, c := range fleet.Clusters {
+		out[key] = pulumi.Map{
+			"name":   c.Name,
+			"cloud":  pulumi.String(string(c.Cloud)),
+			"region": pulumi.String(c.Region),
+		}
+	}
+	return out
+}
+
+// poolsOutput lists each cluster's node pools as the health gate reads them: the
+// cloud's name of the pool, its nodes' flotilla.io/pool label and capacity type, its
+// sizes, and for a fallback the spot pool it backs.
+func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
+	out := pulumi.Map{}
+	for _, spec := range args.Clusters {
+		key := spec.Name
+		if key == "" {
+			key = string(spec.Cloud) + "-" + spec.Region
+		}
+		if _, ok := fleet.Clusters[key]; !ok {
+			continue
+		}
+		// The cluster component defaults an unset system pool; it has at least 1 node.
+		sysMin, sysMax := max(spec.SystemPool.MinSize, 1), max(spec.SystemPool.MaxSize, spec.SystemPool.MinSize, 1)
+		pools := pulumi.Array{pulumi.Map{
+			"name":         pulumi.String(cluster.SystemPoolName),
+			"label":        pulumi.String(cluster.SystemPoolName),
+			"capacityType": pulumi.String(string(cluster.OnDemand)),
+			"minSize":      pulumi.Int(sysMin),
+			"maxSize":      pulumi.Int(sysMax),
+		}}
+		for _, sp := range spec.SpotPools {
+			p, ok := fleet.SpotPools[key][sp.Name]
+			if !ok {
+				continue
+			}
+			label := p.NodeSelector.MapIndex(pulumi.String(cluster.LabelPool))
+			pools = append(pools, pulumi.Map{
+				"name":         p.SpotPoolName,
+				"label":        label,
+				"capacityType": pulumi.String(string(cluster.Spot)),
+				"minSize":      pulumi.Int(sp.MinSize),
+				"maxSize":      pulumi.Int(sp.MaxSize),
+			})
+			if sp.Fallback.Disabled {
+				continue
+			}
+			fallbackMax := sp.Fallback.MaxSize
+			if fallbackMax == 0 {
+				fallbackMax = sp.MaxSize
+			}
+			pools = append(pools, pulumi.Map{
+				"name":         p.FallbackPoolName,
+				"label":        label,
+				"capacityType": pulumi.String(string(cluster.OnDemand)),
+				"minSize":      pulumi.Int(0),
+				"maxSize":      pulumi.Int(fallbackMax),
+				"fallbackFor":  p.SpotPoolName,
+			})
+		}
+		out[key] = pools
+	}
+	return out
 }
 
 // ConfigFromContext reads and validates the stack's flotilla: settings.
