@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -215,9 +217,10 @@ func ReadStackValues(path string) (map[string]string, error) {
 
 var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 
-// problems checks what the components cannot check alone: required keys, shapes and
-// durations. The components validate the rest (regions, CIDRs, sizes) when the
-// program runs.
+// problems checks what can be reported by its key before the program runs: required
+// keys, shapes, durations, pool sizes, versions the simulator does not offer, and the
+// pinned network plan. The components check the rest (regions, zones, reserved
+// ranges) when the program runs, and repeat these checks for programs of their own.
 func (c Config) problems() []string {
 	var out []string
 	need := func(key, v string) {
@@ -253,6 +256,8 @@ func (c Config) problems() []string {
 		if cl.Version != "" && !versionRE.MatchString(cl.Version) {
 			out = append(out, fmt.Sprintf("%s.version: %q is not a Kubernetes minor such as \"1.31\"", at, cl.Version))
 		}
+		out = append(out, c.versionProblems(at, cl)...)
+		out = append(out, cl.sizeProblems(at)...)
 		for j, sp := range cl.SpotPools {
 			if sp.Fallback.ProvisionTimeout == "" {
 				continue
@@ -275,10 +280,141 @@ func (c Config) problems() []string {
 			}
 		}
 	}
-	for name := range c.Networks {
+	for _, name := range slices.Sorted(maps.Keys(c.Networks)) {
 		if !seen[name] {
 			out = append(out, fmt.Sprintf("%s:networks: %q is not a cluster of this stack; remove its ranges once the cluster is destroyed", Namespace, name))
 		}
+	}
+	out = append(out, c.networkProblems()...)
+	return out
+}
+
+// versionProblems refuses a version the cluster's region does not offer, where the
+// offers are known (the simulator's), naming the key the version came from.
+func (c Config) versionProblems(at string, cl ClusterConfig) []string {
+	version, key := cl.Version, at+".version"
+	if version == "" {
+		version, key = c.Version, Namespace+":version"
+	}
+	offered := cluster.OfferedVersions(cluster.Cloud(cl.Cloud), cl.Region)
+	if !versionRE.MatchString(version) || offered == nil || slices.Contains(offered, version) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: %q is not offered in %s, where cluster %q (%s) runs; %s offers %s",
+		key, version, cl.Region, cl.key(), at, cl.Region, strings.Join(offered, ", "))}
+}
+
+// sizeProblems checks the pools' sizes: a minimum above its maximum, negative sizes,
+// and a fallback too small to keep its spot pool at the minimum.
+func (cl ClusterConfig) sizeProblems(at string) []string {
+	var out []string
+	add := func(format string, a ...any) {
+		out = append(out, fmt.Sprintf(format, a...)+fmt.Sprintf(" (cluster %q)", cl.key()))
+	}
+	sys := cl.SystemPool
+	switch {
+	case sys.MinSize == 0 && sys.MaxSize == 0: // the cluster's defaults
+	case sys.MinSize < 1:
+		add("%s.systemPool.minSize: %d is below 1: the system pool runs the cluster's add-ons, so it needs a node", at, sys.MinSize)
+	case sys.MinSize > sys.MaxSize:
+		add("%s.systemPool: minSize %d is greater than maxSize %d", at, sys.MinSize, sys.MaxSize)
+	}
+	for j, sp := range cl.SpotPools {
+		pool := fmt.Sprintf("%s.spotPools[%d]", at, j)
+		switch {
+		case sp.MinSize < 0:
+			add("%s.minSize: %d is negative", pool, sp.MinSize)
+		case sp.MaxSize < 1:
+			add("%s.maxSize: %d is below 1: the pool could never have a node", pool, sp.MaxSize)
+		case sp.MinSize > sp.MaxSize:
+			add("%s: minSize %d is greater than maxSize %d", pool, sp.MinSize, sp.MaxSize)
+		}
+		f := sp.Fallback
+		switch {
+		case f.MaxSize < 0:
+			add("%s.fallback.maxSize: %d is negative", pool, f.MaxSize)
+		case !f.Disabled && f.MaxSize > 0 && f.MaxSize < sp.MinSize && sp.MinSize <= sp.MaxSize:
+			add("%s: fallback.maxSize %d is below minSize %d: when spot runs out, the fallback could not keep the pool at its minimum", pool, f.MaxSize, sp.MinSize)
+		}
+	}
+	return out
+}
+
+// PinnedRange is one range of flotilla:networks, with the key it is set under.
+type PinnedRange struct {
+	Cluster string       // the cluster's name
+	Field   string       // vpcCIDR, podCIDR or serviceCIDR
+	Prefix  netip.Prefix // the range
+}
+
+// Key is the range's setting, e.g. flotilla:networks.east-1.podCIDR.
+func (r PinnedRange) Key() string {
+	return fmt.Sprintf("%s:networks.%s.%s", Namespace, r.Cluster, r.Field)
+}
+
+// networkProblems checks flotilla:networks: every range a canonical IPv4 CIDR inside
+// the address space, and no two ranges of the stack overlapping, within a cluster or
+// across its clusters.
+func (c Config) networkProblems() []string {
+	var out []string
+	space, spaceErr := netip.ParsePrefix(c.AddressSpace)
+	var ranges []PinnedRange
+	for _, name := range slices.Sorted(maps.Keys(c.Networks)) {
+		n := c.Networks[name]
+		for _, f := range []struct{ field, value string }{{"vpcCIDR", n.VPCCIDR}, {"podCIDR", n.PodCIDR}, {"serviceCIDR", n.ServiceCIDR}} {
+			r := PinnedRange{Cluster: name, Field: f.field}
+			p, err := netip.ParsePrefix(f.value)
+			switch {
+			case f.value == "":
+				out = append(out, fmt.Sprintf("%s is required: a pinned plan has all three ranges", r.Key()))
+				continue
+			case err != nil || !p.Addr().Is4():
+				out = append(out, fmt.Sprintf("%s: %q is not an IPv4 CIDR block such as \"10.32.0.0/20\"", r.Key(), f.value))
+				continue
+			case p != p.Masked():
+				out = append(out, fmt.Sprintf("%s: %q has host bits set; did you mean %q?", r.Key(), f.value, p.Masked().String()))
+				continue
+			case spaceErr == nil && !(space.Bits() <= p.Bits() && space.Contains(p.Addr())):
+				out = append(out, fmt.Sprintf("%s: %q lies outside %s:addressSpace %q", r.Key(), f.value, Namespace, c.AddressSpace))
+			}
+			r.Prefix = p
+			ranges = append(ranges, r)
+		}
+	}
+	for i := range ranges {
+		for j := i + 1; j < len(ranges); j++ {
+			if ranges[i].Prefix.Overlaps(ranges[j].Prefix) {
+				out = append(out, fmt.Sprintf("%s %q overlaps %s %q: every range of a stack's clusters must be disjoint",
+					ranges[j].Key(), ranges[j].Prefix, ranges[i].Key(), ranges[i].Prefix))
+			}
+		}
+	}
+	return out
+}
+
+// NetworkPlan returns the ranges every cluster of the stack gets, by cluster name: those
+// pinned in flotilla:networks, and for the others the ones the program would plan.
+// Pinned reports which clusters' ranges are pinned.
+func (c Config) NetworkPlan() (plan map[string]cluster.Network, pinned map[string]bool, err error) {
+	args := c.fleetArgs(nil)
+	specs := make([]geofleet.ClusterSpec, len(args.Clusters))
+	copy(specs, args.Clusters)
+	plan, err = geofleet.PlanNetworks(c.AddressSpace, specs, args.Previous)
+	if err != nil {
+		return nil, nil, err
+	}
+	pinned = map[string]bool{}
+	for _, cl := range c.Clusters {
+		_, pinned[cl.key()] = c.Networks[cl.key()]
+	}
+	return plan, pinned, nil
+}
+
+// ClusterNames returns the names of the stack's clusters, in the order they are listed.
+func (c Config) ClusterNames() []string {
+	out := make([]string, len(c.Clusters))
+	for i, cl := range c.Clusters {
+		out[i] = cl.key()
 	}
 	return out
 }

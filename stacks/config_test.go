@@ -170,3 +170,105 @@ func TestConfigErrorsNameKeyAndFile(t *testing.T) {
 		})
 	}
 }
+
+// TestShippedFileDefects injects one mistake a new user makes into a copy of a shipped
+// stack file, and expects it refused by its key, before the program runs.
+func TestShippedFileDefects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, old, new string
+		want                 []string
+	}{
+		{
+			name: "system pool min above max", file: "Pulumi.staging.yaml",
+			old:  "systemPool: {instanceType: m6i.large, minSize: 1, maxSize: 3}",
+			new:  "systemPool: {instanceType: m6i.large, minSize: 4, maxSize: 3}",
+			want: []string{`flotilla:clusters[0].systemPool: minSize 4 is greater than maxSize 3 (cluster "east-1")`},
+		},
+		{
+			name: "spot pool min above max", file: "Pulumi.staging.yaml",
+			old:  "minSize: 2\n          maxSize: 6", new: "minSize: 8\n          maxSize: 6",
+			want: []string{`flotilla:clusters[0].spotPools[0]: minSize 8 is greater than maxSize 6 (cluster "east-1")`},
+		},
+		{
+			name: "fallback below the spot minimum", file: "Pulumi.dev.yaml",
+			old:  "fallback: {maxSize: 6,", new: "fallback: {maxSize: 1,",
+			want: []string{`flotilla:clusters[0].spotPools[0]: fallback.maxSize 1 is below minSize 2`},
+		},
+		{
+			name: "negative fallback", file: "Pulumi.dev.yaml",
+			old:  "fallback: {maxSize: 6,", new: "fallback: {maxSize: -1,",
+			want: []string{`flotilla:clusters[0].spotPools[0].fallback.maxSize: -1 is negative`},
+		},
+		{
+			name: "pod range of another cluster", file: "Pulumi.staging.yaml",
+			old:  "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.41.0.0/16",
+			want: []string{`flotilla:networks.west-1.podCIDR "10.41.0.0/16" overlaps flotilla:networks.east-1.podCIDR "10.41.0.0/16"`},
+		},
+		{
+			name: "pod range over the VPCs", file: "Pulumi.staging.yaml",
+			old:  "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.40.0.0/16",
+			want: []string{
+				`flotilla:networks.west-1.podCIDR "10.40.0.0/16" overlaps flotilla:networks.east-1.vpcCIDR "10.40.0.0/20"`,
+				`flotilla:networks.west-1.podCIDR "10.40.0.0/16" overlaps flotilla:networks.east-1.serviceCIDR "10.40.16.0/20"`,
+				`flotilla:networks.west-1.podCIDR "10.40.0.0/16" overlaps flotilla:networks.west-1.vpcCIDR "10.40.32.0/20"`,
+				`flotilla:networks.west-1.serviceCIDR "10.40.48.0/20" overlaps flotilla:networks.west-1.podCIDR "10.40.0.0/16"`,
+			},
+		},
+		{
+			name: "range outside the address space", file: "Pulumi.dev.yaml",
+			old:  "podCIDR: 10.33.0.0/16", new: "podCIDR: 10.64.0.0/16",
+			want: []string{`flotilla:networks.east-1.podCIDR: "10.64.0.0/16" lies outside flotilla:addressSpace "10.32.0.0/13"`},
+		},
+		{
+			name: "malformed range", file: "Pulumi.dev.yaml",
+			old:  "serviceCIDR: 10.32.16.0/20", new: "serviceCIDR: 10.32.16.1/20",
+			want: []string{`flotilla:networks.east-1.serviceCIDR: "10.32.16.1/20" has host bits set; did you mean "10.32.16.0/20"?`},
+		},
+		{
+			name: "version no region offers", file: "Pulumi.staging.yaml",
+			old:  `flotilla:version: "1.31"`, new: `flotilla:version: "1.28"`,
+			want: []string{
+				`flotilla:version: "1.28" is not offered in sim-east-1, where cluster "east-1" (flotilla:clusters[0]) runs; sim-east-1 offers 1.29, 1.30, 1.31, 1.32, 1.33, 1.34`,
+				`flotilla:version: "1.28" is not offered in sim-west-1`,
+			},
+		},
+		{
+			name: "newest version in a region that lacks it", file: "Pulumi.prod-eu.yaml",
+			old:  "region: sim-eu-1", new: "region: sim-eu-1\n      version: \"1.34\"",
+			want: []string{`flotilla:clusters[0].version: "1.34" is not offered in sim-eu-1`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(tt.file)
+			require.NoError(t, err)
+			require.Contains(t, string(data), tt.old)
+			path := filepath.Join(t.TempDir(), tt.file)
+			require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), tt.old, tt.new, 1)), 0o600))
+			_, err = stacks.ReadStackFile(path)
+			require.Error(t, err)
+			assert.True(t, stacks.IsConfigError(err))
+			assert.Contains(t, err.Error(), path)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Len(t, strings.Split(err.Error(), "\n  - ")[1:], len(tt.want), "one problem per mistake: %v", err)
+		})
+	}
+}
+
+func TestNetworkPlanKeepsPinnedRangesAndPlansTheRest(t *testing.T) {
+	t.Parallel()
+	cfg, err := stacks.ReadStackFile("Pulumi.staging.yaml")
+	require.NoError(t, err)
+	delete(cfg.Networks, "west-1")
+	plan, pinned, err := cfg.NetworkPlan()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"east-1": true, "west-1": false}, pinned)
+	assert.Equal(t, "10.41.0.0/16", plan["east-1"].PodCIDR, "a pinned range never moves")
+	require.Contains(t, plan, "west-1")
+	assert.NotEmpty(t, plan["west-1"].VPCCIDR, "an unpinned cluster gets the ranges the program would give it")
+	assert.Equal(t, []string{"east-1", "west-1"}, cfg.ClusterNames())
+}
