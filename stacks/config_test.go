@@ -187,27 +187,27 @@ func TestShippedFileDefects(t *testing.T) {
 		},
 		{
 			name: "spot pool min above max", file: "Pulumi.staging.yaml",
-			old:  "minSize: 2\n          maxSize: 6", new: "minSize: 8\n          maxSize: 6",
+			old: "minSize: 2\n          maxSize: 6", new: "minSize: 8\n          maxSize: 6",
 			want: []string{`flotilla:clusters[0].spotPools[0]: minSize 8 is greater than maxSize 6 (cluster "east-1")`},
 		},
 		{
 			name: "fallback below the spot minimum", file: "Pulumi.dev.yaml",
-			old:  "fallback: {maxSize: 6,", new: "fallback: {maxSize: 1,",
+			old: "fallback: {maxSize: 6,", new: "fallback: {maxSize: 1,",
 			want: []string{`flotilla:clusters[0].spotPools[0]: fallback.maxSize 1 is below minSize 2`},
 		},
 		{
 			name: "negative fallback", file: "Pulumi.dev.yaml",
-			old:  "fallback: {maxSize: 6,", new: "fallback: {maxSize: -1,",
+			old: "fallback: {maxSize: 6,", new: "fallback: {maxSize: -1,",
 			want: []string{`flotilla:clusters[0].spotPools[0].fallback.maxSize: -1 is negative`},
 		},
 		{
 			name: "pod range of another cluster", file: "Pulumi.staging.yaml",
-			old:  "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.41.0.0/16",
+			old: "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.41.0.0/16",
 			want: []string{`flotilla:networks.west-1.podCIDR "10.41.0.0/16" overlaps flotilla:networks.east-1.podCIDR "10.41.0.0/16"`},
 		},
 		{
 			name: "pod range over the VPCs", file: "Pulumi.staging.yaml",
-			old:  "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.40.0.0/16",
+			old: "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.40.0.0/16",
 			want: []string{
 				`flotilla:networks.west-1.podCIDR "10.40.0.0/16" overlaps flotilla:networks.east-1.vpcCIDR "10.40.0.0/20"`,
 				`flotilla:networks.west-1.podCIDR "10.40.0.0/16" overlaps flotilla:networks.east-1.serviceCIDR "10.40.16.0/20"`,
@@ -217,17 +217,17 @@ func TestShippedFileDefects(t *testing.T) {
 		},
 		{
 			name: "range outside the address space", file: "Pulumi.dev.yaml",
-			old:  "podCIDR: 10.33.0.0/16", new: "podCIDR: 10.64.0.0/16",
+			old: "podCIDR: 10.33.0.0/16", new: "podCIDR: 10.64.0.0/16",
 			want: []string{`flotilla:networks.east-1.podCIDR: "10.64.0.0/16" lies outside flotilla:addressSpace "10.32.0.0/13"`},
 		},
 		{
 			name: "malformed range", file: "Pulumi.dev.yaml",
-			old:  "serviceCIDR: 10.32.16.0/20", new: "serviceCIDR: 10.32.16.1/20",
+			old: "serviceCIDR: 10.32.16.0/20", new: "serviceCIDR: 10.32.16.1/20",
 			want: []string{`flotilla:networks.east-1.serviceCIDR: "10.32.16.1/20" has host bits set; did you mean "10.32.16.0/20"?`},
 		},
 		{
 			name: "version no region offers", file: "Pulumi.staging.yaml",
-			old:  `flotilla:version: "1.31"`, new: `flotilla:version: "1.28"`,
+			old: `flotilla:version: "1.31"`, new: `flotilla:version: "1.28"`,
 			want: []string{
 				`flotilla:version: "1.28" is not offered in sim-east-1, where cluster "east-1" (flotilla:clusters[0]) runs; sim-east-1 offers 1.29, 1.30, 1.31, 1.32, 1.33, 1.34`,
 				`flotilla:version: "1.28" is not offered in sim-west-1`,
@@ -235,7 +235,7 @@ func TestShippedFileDefects(t *testing.T) {
 		},
 		{
 			name: "newest version in a region that lacks it", file: "Pulumi.prod-eu.yaml",
-			old:  "region: sim-eu-1", new: "region: sim-eu-1\n      version: \"1.34\"",
+			old: "region: sim-eu-1", new: "region: sim-eu-1\n      version: \"1.34\"",
 			want: []string{`flotilla:clusters[0].version: "1.34" is not offered in sim-eu-1`},
 		},
 	}
