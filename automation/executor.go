@@ -52,6 +52,20 @@ func (r *run) stopped() bool {
 
 func (r *run) now() time.Time { return r.d.o.now() }
 
+// status reads a stack's status under the journal's lock.
+func (r *run) status(stack string) StackStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.j.Stacks[stack].Status
+}
+
+func (r *run) setStatus(stack string, s StackStatus) {
+	r.update(func(j *Journal) { j.Stacks[stack].Status = s })
+}
+
+// interrupted reports whether the run was told to stop or its context is done.
+func (r *run) interrupted(ctx context.Context) bool { return r.stopped() || ctx.Err() != nil }
+
 // newJournal starts the journal of a new run over a plan.
 func (d *Deployer) newJournal(command string, req Request, plan Plan) (*Journal, error) {
 	now := d.o.now()
@@ -87,6 +101,9 @@ func (r *run) execute(ctx context.Context) error {
 		sr := r.j.Stage(st.Environment)
 		if sr.Finished != nil {
 			continue
+		}
+		if r.interrupted(ctx) {
+			return r.finish(ctx, start, RunInterrupted, &InterruptedError{RunID: r.j.RunID})
 		}
 		if err := r.approve(ctx, st, sr); err != nil {
 			return r.finish(ctx, start, RunGated, err)
@@ -146,14 +163,14 @@ func (r *run) finish(ctx context.Context, start time.Time, status RunStatus, err
 		done.Error = err.Error()
 	}
 	// RunDone is sent even after cancellation, with a short grace, so that a renderer
-	// always hears how the run ended.
+	// that is still reading hears how the run ended; an unread channel costs the grace.
 	if r.d.o.events != nil {
 		select {
 		case r.d.o.events <- done:
 		case <-ctx.Done():
 			select {
 			case r.d.o.events <- done:
-			case <-time.After(time.Second):
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
@@ -216,11 +233,13 @@ func (r *run) allSkipped(st Stage) bool {
 func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 	d := r.d
 	var todo []string
+	updated := map[string]bool{}
 	for _, s := range wave {
-		switch r.j.Stacks[s].Status {
+		switch status := r.status(s); status {
 		case StatusSucceeded, StatusSkipped, StatusSetAside:
 		default:
 			todo = append(todo, s)
+			updated[s] = status == StatusUpdated
 		}
 	}
 	if len(todo) == 0 {
@@ -235,13 +254,12 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 	var hmu sync.Mutex
 	for _, s := range todo {
 		ref := StackRef{Environment: st.Environment, Stack: s}
-		rec := r.j.Stacks[s]
-		if rec.Status == StatusUpdated {
-			continue // its up finished before a kill; only its health gate is left
+		if updated[s] {
+			continue // its up finished before a kill or a stop; only its health gate is left
 		}
 		sem <- struct{}{}
 		hmu.Lock()
-		stop := halted || r.stopped() || ctx.Err() != nil
+		stop := halted || r.interrupted(ctx)
 		hmu.Unlock()
 		if stop {
 			<-sem
@@ -252,6 +270,11 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			if err := r.stack(ctx, st, ref); err != nil {
+				if IsInterrupted(err) || ctx.Err() != nil {
+					// Stopped before or during its steps: nothing failed, resume runs it again.
+					r.setStatus(ref.Stack, StatusPending)
+					return
+				}
 				r.fail(ctx, st, ref, err)
 				hmu.Lock()
 				halted = halted || r.overBudget(st) || IsGateRefused(err)
@@ -263,11 +286,17 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 	if err := r.halt(ctx, st); err != nil {
 		return err
 	}
-	if r.stopped() || ctx.Err() != nil {
+	if r.interrupted(ctx) {
 		return &InterruptedError{RunID: r.j.RunID}
 	}
 	r.healthGate(ctx, st, w, wave)
-	return r.halt(ctx, st)
+	if err := r.halt(ctx, st); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return &InterruptedError{RunID: r.j.RunID}
+	}
+	return nil
 }
 
 // halt returns the error that stops the run after a wave: a gate refusal, a failure
@@ -416,6 +445,9 @@ func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 			return nil
 		}
 		if r.finishedAfterKill(ref, *state) {
+			r.mu.Lock()
+			r.markers[ref.Stack] = state.LastUpdate.Marker
+			r.mu.Unlock()
 			r.update(func(j *Journal) { j.Stacks[ref.Stack].Status = StatusUpdated })
 			d.emit(ctx, StackSkipped{At: d.at(), Stack: ref, Reason: "its update finished after the journal's last write; checking its health"})
 			return nil
@@ -446,6 +478,9 @@ func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 			return &StackError{Stack: ref, Step: StepPreview, Reason: e.Error(), Err: e}
 		}
 		d.emit(ctx, GatePassed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Detail: "no replacement or deletion"})
+	}
+	if r.interrupted(ctx) {
+		return &InterruptedError{RunID: r.j.RunID}
 	}
 	err = r.step(ctx, ref, StepUp, func() (map[string]int, error) {
 		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
@@ -580,10 +615,12 @@ func violations(res OpResult) []PolicyViolation {
 func (r *run) healthGate(ctx context.Context, st Stage, w int, wave []string) {
 	d := r.d
 	var refs []StackRef
+	skipped := map[string]bool{}
 	for _, s := range wave {
-		switch r.j.Stacks[s].Status {
+		switch status := r.status(s); status {
 		case StatusUpdated, StatusSkipped:
 			refs = append(refs, StackRef{Environment: st.Environment, Stack: s})
+			skipped[s] = status == StatusSkipped
 		}
 	}
 	if len(refs) == 0 {
@@ -596,19 +633,25 @@ func (r *run) healthGate(ctx context.Context, st Stage, w int, wave []string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			skipped := r.j.Stacks[ref.Stack].Status == StatusSkipped
+			before := r.status(ref.Stack)
 			err := r.step(ctx, ref, StepHealth, func() (map[string]int, error) { return nil, r.checkHealth(ctx, ref, waveDone) })
+			if err != nil && ctx.Err() != nil {
+				r.setStatus(ref.Stack, before) // not read: resume reads it again
+				return
+			}
 			if err != nil {
 				d.emit(ctx, GateFailed{At: d.at(), Environment: st.Environment, Gate: GateHealth, Stack: ref.Stack, Reason: readable(err)})
 				r.fail(ctx, st, ref, err)
 				return
 			}
 			status := StatusSucceeded
-			if skipped {
+			if skipped[ref.Stack] {
 				status = StatusSkipped
 			}
-			r.update(func(j *Journal) { j.Stacks[ref.Stack].Status = status })
-			r.recordGood(ref)
+			r.setStatus(ref.Stack, status)
+			if !skipped[ref.Stack] {
+				r.recordGood(ctx, ref)
+			}
 		}()
 	}
 	wg.Wait()
@@ -646,13 +689,22 @@ func (r *run) checkHealth(ctx context.Context, ref StackRef, notBefore time.Time
 }
 
 // recordGood remembers a stack's successful, healthy update, for no-change rollouts.
-func (r *run) recordGood(ref StackRef) {
+func (r *run) recordGood(ctx context.Context, ref StackRef) {
 	r.mu.Lock()
 	marker, ok := r.markers[ref.Stack]
 	in := r.j.Stacks[ref.Stack].Inputs
 	r.mu.Unlock()
 	if !ok {
-		return // skipped, or no state to compare with later
+		// Its up ran before a kill or a stop: read the state it left.
+		states, is := r.d.o.ops.(StackStates)
+		if !is {
+			return // no state to compare with later
+		}
+		s, err := states.State(ctx, ref)
+		if err != nil || s.LastUpdate == nil {
+			return
+		}
+		marker = s.LastUpdate.Marker
 	}
 	_ = r.d.journal.SetLastGood(LastGood{Stack: ref, Inputs: in, Marker: marker, RunID: r.j.RunID, Finished: r.now()})
 }
@@ -698,6 +750,9 @@ func (r *run) soak(ctx context.Context, st Stage, sr *StageRecord) error {
 			d.emit(ctx, GateFailed{At: d.at(), Environment: st.Environment, Gate: GateSoak, Reason: "unhealthy during the soak"})
 			return err
 		}
+		if ctx.Err() != nil {
+			return &InterruptedError{RunID: r.j.RunID}
+		}
 		if elapsed >= wait {
 			break
 		}
@@ -713,12 +768,15 @@ func (r *run) soakCheck(ctx context.Context, st Stage) bool {
 	now := r.now()
 	for _, w := range st.Waves {
 		for _, s := range w {
-			status := r.j.Stacks[s].Status
+			status := r.status(s)
 			if status != StatusSucceeded && status != StatusSkipped {
 				continue
 			}
 			ref := StackRef{Environment: st.Environment, Stack: s}
 			if err := r.checkHealth(ctx, ref, now); err != nil {
+				if ctx.Err() != nil {
+					return healthy
+				}
 				healthy = false
 				r.fail(ctx, st, ref, &StackError{Stack: ref, Step: StepSoak, Reason: readable(err), Err: err})
 			}
@@ -736,6 +794,11 @@ func readable(err error) string {
 	var se *StackError
 	if errors.As(err, &se) && se.Reason != "" {
 		return se.Reason
+	}
+	// A health failure's problems are the reason; they are not an engine log.
+	var he *HealthError
+	if errors.As(err, &he) {
+		return fmt.Sprintf("%s is unhealthy: %s", he.Stack, strings.Join(he.Problems, "; "))
 	}
 	return EngineMessage(err.Error())
 }

@@ -60,6 +60,9 @@ type fleet struct {
 	sim   *simtest.Sim
 	dir   string // the project: Pulumi.yaml and stacks/
 	state string // journals, the fleet lock, workspaces
+	// noFallback lists the clusters ("<region>/<name>") whose spot pools were given no
+	// fallback pool.
+	noFallback map[string]bool
 }
 
 // newFleet starts a simulator (lite mode unless opts has simtest.WithKube) and copies
@@ -76,7 +79,7 @@ func newFleet(t *testing.T, opts ...simtest.Option) *fleet {
 	files, err := filepath.Glob("../../stacks/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	f := &fleet{t: t, sim: sim, dir: dir, state: filepath.Join(dir, ".flotilla")}
+	f := &fleet{t: t, sim: sim, dir: dir, state: filepath.Join(dir, ".flotilla"), noFallback: map[string]bool{}}
 	for _, src := range files {
 		dst := filepath.Join(dir, "stacks", filepath.Base(src))
 		copyFile(t, src, dst)
@@ -338,8 +341,10 @@ var allStacks = []string{"dev", "staging", "prod-canary", "prod-east", "prod-eu"
 // assertCloud asserts that the simulated cloud holds exactly the clusters of stacks,
 // each once, with exactly the node pools each cluster should have (no duplicate, no
 // orphan), and no operation still running.
-func assertCloud(t *testing.T, st *cloud.State, stacks ...string) {
+func (f *fleet) assertCloud(stacks ...string) {
+	t := f.t
 	t.Helper()
+	st := f.sim.State(t)
 	var got []string
 	byID := map[string]string{}
 	for id, c := range st.Clusters {
@@ -360,7 +365,7 @@ func assertCloud(t *testing.T, st *cloud.State, stacks ...string) {
 	for _, c := range got {
 		names := pools[c]
 		sort.Strings(names)
-		assert.Equal(t, wantPools(c), names, "the node pools of %s: exactly one of each, none extra", c)
+		assert.Equal(t, f.wantPools(c), names, "the node pools of %s: exactly one of each, none extra", c)
 	}
 	for id, op := range st.Operations {
 		assert.NotEqual(t, cloud.OpRunning, op.Status, "operation %s (%s of %s) is still running", id, op.Kind, op.Target)
@@ -369,8 +374,11 @@ func assertCloud(t *testing.T, st *cloud.State, stacks ...string) {
 
 // wantPools are the node pools of a shipped cluster ("<region>/<name>"): its system
 // pool, and its spot pool with the on-demand pool that falls back for it.
-func wantPools(cluster string) []string {
+func (f *fleet) wantPools(cluster string) []string {
 	name := cluster[strings.IndexByte(cluster, '/')+1:]
+	if f.noFallback[cluster] {
+		return []string{name + "-general-spot", "system"}
+	}
 	return []string{name + "-general-fallback", name + "-general-spot", "system"}
 }
 

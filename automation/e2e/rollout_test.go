@@ -23,7 +23,7 @@ func TestRolloutOfTheShippedFleet(t *testing.T) {
 	require.NoError(t, r.err)
 	require.NotNil(t, r.journal)
 	assert.Equal(t, automation.RunSucceeded, r.journal.Status)
-	assertCloud(t, f.sim.State(t), allStacks...)
+	f.assertCloud(allStacks...)
 
 	assertPromotionOrder(t, r.events)
 	ivs := stackIntervals(t, r.events)
@@ -83,7 +83,7 @@ func TestRolloutOfTheShippedFleet(t *testing.T) {
 	for _, s := range eventsOf[automation.StepStarted](again.events) {
 		assert.NotEqual(t, automation.StepUp, s.Step, "%s: no up in a no-change rollout", s.Stack)
 	}
-	assertCloud(t, f.sim.State(t), allStacks...)
+	f.assertCloud(allStacks...)
 }
 
 // assertPromotionOrder checks, from the events' times, that environments ran in order
