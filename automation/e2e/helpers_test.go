@@ -72,7 +72,12 @@ type fleet struct {
 // parallel tests.
 func newFleet(t *testing.T, opts ...simtest.Option) *fleet {
 	t.Helper()
-	sim := simtest.Start(t, opts...)
+	return newFleetOn(t, simtest.Start(t, opts...))
+}
+
+// newFleetOn is newFleet on a simulator the test already has.
+func newFleetOn(t *testing.T, sim *simtest.Sim) *fleet {
+	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "stacks"), 0o755))
 	copyFile(t, "../../Pulumi.yaml", filepath.Join(dir, "Pulumi.yaml"))
