@@ -147,6 +147,9 @@ func ParseConfig(file string, all []string, get func(key string) (string, bool))
 		case "addressSpace":
 			cfg.AddressSpace = raw
 		default:
+			if r := strings.TrimSpace(raw); r == "" || r == "null" {
+				continue // a key left empty, e.g. flotilla:networks once its last cluster is gone
+			}
 			dec := json.NewDecoder(strings.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(targets[k]); err != nil {
