@@ -442,3 +442,17 @@ func logEvents(t *testing.T, name string, r run) {
 		}
 	})
 }
+
+// spotPool returns a cluster's spot pool as the simulated cloud has it.
+func spotPool(t *testing.T, f *fleet, cluster string) *cloud.NodePool {
+	t.Helper()
+	var found *cloud.NodePool
+	for _, p := range f.sim.State(t).Pools {
+		if p.Name == cluster+"-general-spot" {
+			require.Nil(t, found, "two spot pools named %s", p.Name)
+			found = p
+		}
+	}
+	require.NotNil(t, found, "no spot pool in %s", cluster)
+	return found
+}
