@@ -22,9 +22,10 @@ type run struct {
 	stop <-chan struct{}
 
 	mu      sync.Mutex
-	outputs map[string]Outputs // by stack, from this process's ups: never journaled
-	markers map[string]string  // by stack, the state's marker after this run's up
-	gated   error              // the first gate refusal
+	outputs map[string]Outputs     // by stack, from this process's ups: never journaled
+	markers map[string]string      // by stack, the state's marker after this run's up
+	gated   error                  // the first gate refusal
+	errs    map[string]*StackError // by stack, this process's failures, with their causes
 }
 
 func (r *run) save() error {
@@ -340,6 +341,10 @@ func (r *run) fail(ctx context.Context, st Stage, ref StackRef, err error) {
 	gate := IsGateRefused(err)
 	var setAside bool
 	r.update(func(j *Journal) {
+		if r.errs == nil {
+			r.errs = map[string]*StackError{}
+		}
+		r.errs[ref.Stack] = se
 		rec := j.Stacks[ref.Stack]
 		rec.Error = se.Reason
 		if gate {
@@ -372,6 +377,10 @@ func (r *run) failure(withExceptions bool) error {
 	defer r.mu.Unlock()
 	e := &RunFailedError{RunID: r.j.RunID, WithExceptions: withExceptions}
 	for _, rec := range r.j.Failed() {
+		if se, ok := r.errs[rec.Stack]; ok {
+			e.Failed = append(e.Failed, se) // with its cause, for errors.As
+			continue
+		}
 		step := StepUp
 		if n := len(rec.Steps); n > 0 {
 			step = rec.Steps[n-1].Step

@@ -3,7 +3,6 @@ package automation
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -177,6 +176,23 @@ func (d *Deployer) start(ctx context.Context, j *Journal, stop <-chan struct{}) 
 // selection, every stack file in stacks/ against the environment it is listed under,
 // each selected stack's file and program, and the approvals a non-interactive run needs.
 func (d *Deployer) preflight(ctx context.Context, sel Selection, approve []string) (Plan, error) {
+	plan, err := d.check(ctx, sel)
+	if err != nil {
+		return Plan{}, err
+	}
+	if d.o.approver == nil {
+		for _, st := range plan.Stages {
+			if st.RequiresApproval && !slices.Contains(approve, st.Environment) {
+				return Plan{}, &ApprovalRequiredError{Environment: st.Environment}
+			}
+		}
+	}
+	return plan, nil
+}
+
+// check is the pre-flight without the approvals: the environment set, the selection,
+// the stack files and each selected stack's file and program.
+func (d *Deployer) check(ctx context.Context, sel Selection) (Plan, error) {
 	set := *d.o.set
 	if err := set.Validate(); err != nil {
 		return Plan{}, &InputError{Msg: "the environment set", Err: err}
@@ -196,13 +212,6 @@ func (d *Deployer) preflight(ctx context.Context, sel Selection, approve []strin
 	}
 	if len(problems) > 0 {
 		return Plan{}, &InputError{Msg: "pre-flight found problems before anything changed:\n" + strings.Join(problems, "\n")}
-	}
-	if d.o.approver == nil {
-		for _, st := range plan.Stages {
-			if st.RequiresApproval && !slices.Contains(approve, st.Environment) {
-				return Plan{}, &ApprovalRequiredError{Environment: st.Environment}
-			}
-		}
 	}
 	return plan, nil
 }
@@ -268,5 +277,3 @@ func (d *Deployer) Lock() (*LockHolder, string, error) {
 
 // LatestRun returns the last run's journal; nil when there is none.
 func (d *Deployer) LatestRun() (*Journal, error) { return d.journal.Latest() }
-
-var _ = os.Getpid
