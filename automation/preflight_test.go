@@ -80,52 +80,52 @@ func TestPreflightValidatorRefusesDefects(t *testing.T) {
 		},
 		{
 			name: "spot pool min above max", stack: "staging",
-			old:  "minSize: 2\n          maxSize: 6", new: "minSize: 9\n          maxSize: 6",
+			old: "minSize: 2\n          maxSize: 6", new: "minSize: 9\n          maxSize: 6",
 			want: []string{`flotilla:clusters[0].spotPools[0]: minSize 9 is greater than maxSize 6`},
 		},
 		{
 			name: "fallback below its pool's minimum", stack: "prod-east",
-			old:  "fallback: {maxSize: 6,", new: "fallback: {maxSize: 1,",
+			old: "fallback: {maxSize: 6,", new: "fallback: {maxSize: 1,",
 			want: []string{`flotilla:clusters[0].spotPools[0]: fallback.maxSize 1 is below minSize 2`},
 		},
 		{
 			name: "pod range of the other cluster", stack: "staging",
-			old:  "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.41.0.0/16",
+			old: "podCIDR: 10.42.0.0/16", new: "podCIDR: 10.41.0.0/16",
 			want: []string{`flotilla:networks.west-1.podCIDR "10.41.0.0/16" overlaps flotilla:networks.east-1.podCIDR "10.41.0.0/16"`},
 		},
 		{
 			name: "version no region offers", stack: "staging",
-			old:  `flotilla:version: "1.31"`, new: `flotilla:version: "1.27"`,
+			old: `flotilla:version: "1.31"`, new: `flotilla:version: "1.27"`,
 			want: []string{`flotilla:version: "1.27" is not offered in sim-east-1`, "sim-east-1 offers 1.29, 1.30, 1.31, 1.32, 1.33, 1.34"},
 		},
 		{
 			name: "version the region does not offer yet", stack: "prod-eu",
-			old:  `flotilla:version: "1.31"`, new: `flotilla:version: "1.34"`,
+			old: `flotilla:version: "1.31"`, new: `flotilla:version: "1.34"`,
 			want: []string{`flotilla:version: "1.34" is not offered in sim-eu-1`},
 		},
 		{
 			name: "unknown key", stack: "dev",
-			old:  "flotilla:tags:", new: "flotilla:regions: [sim-east-1]\n  flotilla:tags:",
+			old: "flotilla:tags:", new: "flotilla:regions: [sim-east-1]\n  flotilla:tags:",
 			want: []string{"flotilla:regions: unknown key; known keys are"},
 		},
 		{
 			name: "unknown field in a cluster", stack: "dev",
-			old:  "systemPool:", new: "sytemPool:",
+			old: "systemPool:", new: "sytemPool:",
 			want: []string{`flotilla:clusters: json: unknown field "sytemPool"`},
 		},
 		{
 			name: "broken YAML", stack: "staging",
-			old:  "flotilla:tags:\n", new: "flotilla:tags: [team\n",
+			old: "flotilla:tags:\n", new: "flotilla:tags: [team\n",
 			want: []string{"yaml: line"},
 		},
 		{
 			name: "stack file of another environment", stack: "prod-canary", env: "prod",
-			old:  "flotilla:environment: prod", new: "flotilla:environment: staging",
+			old: "flotilla:environment: prod", new: "flotilla:environment: staging",
 			want: []string{`flotilla:environment is "staging", but stacks/environments.yaml lists stack "prod-canary" under "prod"`},
 		},
 		{
 			name: "region the cloud lacks, refused by the program", stack: "dev",
-			old:  "region: sim-east-1", new: "region: sim-mars-1",
+			old: "region: sim-east-1", new: "region: sim-mars-1",
 			want: []string{"the program refuses this configuration", `Region "sim-mars-1" is unknown for cloud "sim"`},
 		},
 	}
@@ -169,20 +169,20 @@ func TestPreflightEnvironmentNetworks(t *testing.T) {
 	}{
 		{
 			name: "pinned pod range of another stack", stack: "prod-eu",
-			old:  "podCIDR: 10.50.0.0/16", new: "podCIDR: 10.51.0.0/16",
+			old: "podCIDR: 10.50.0.0/16", new: "podCIDR: 10.51.0.0/16",
 			want: []string{`Pulumi.prod-eu.yaml: flotilla:networks.eu-1.podCIDR "10.51.0.0/16" overlaps flotilla:networks.west-1.podCIDR "10.51.0.0/16" of stack "prod-canary"`,
 				`the stacks of environment "prod" share its address space`},
 		},
 		{
 			name: "unpinned cluster planned onto another stack's ranges", stack: "prod-eu",
-			old:  "    eu-1: {vpcCIDR: 10.48.32.0/20, podCIDR: 10.50.0.0/16, serviceCIDR: 10.48.48.0/20}\n", new: "",
+			old: "    eu-1: {vpcCIDR: 10.48.32.0/20, podCIDR: 10.50.0.0/16, serviceCIDR: 10.48.48.0/20}\n", new: "",
 			want: []string{`Pulumi.prod-eu.yaml: cluster "eu-1" has no ranges in flotilla:networks, and those the program would plan for it overlap stack "prod-east"`,
 				`vpcCIDR "10.48.0.0/20" overlaps flotilla:networks.east-1.vpcCIDR "10.48.0.0/20", podCIDR "10.49.0.0/16" overlaps flotilla:networks.east-1.podCIDR "10.49.0.0/16"`,
 				`pin cluster "eu-1"'s ranges in flotilla:networks, clear of the other stacks' ranges`},
 		},
 		{
 			name: "cluster name of another stack", stack: "prod-eu",
-			old:  "    - name: eu-1\n", new: "    - name: west-1\n",
+			old: "    - name: eu-1\n", new: "    - name: west-1\n",
 			want: []string{`Pulumi.prod-eu.yaml: flotilla:clusters: cluster "west-1" is also a cluster of stack "prod-canary"`,
 				`both would create cluster "prod-west-1" of environment "prod"`},
 		},
