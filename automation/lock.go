@@ -118,18 +118,21 @@ func (l *fleetLock) Acquire(runID, command string, takeOver bool) (cleared *Lock
 	l.mu.Lock()
 	l.holder = h
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	stop, done := l.stop, l.done
 	l.mu.Unlock()
-	go l.beat()
+	go l.beat(stop, done)
 	return cleared, nil
 }
 
-func (l *fleetLock) beat() {
-	defer close(l.done)
+// beat rewrites the heartbeat until stop is closed. It takes its channels as arguments:
+// Release clears l.stop before closing it, and a nil channel would never fire.
+func (l *fleetLock) beat(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(LockHeartbeat)
 	defer t.Stop()
 	for {
 		select {
-		case <-l.stop:
+		case <-stop:
 			return
 		case <-t.C:
 			l.mu.Lock()
