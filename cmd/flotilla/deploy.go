@@ -15,6 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flotilla-io/flotilla/automation"
+	"github.com/flotilla-io/flotilla/automation/simcloud"
+	"github.com/flotilla-io/flotilla/internal/fleetsim/client"
 )
 
 // commonOptions are the flags every deploy verb takes, with the same defaults.
@@ -52,9 +54,11 @@ func (o commonOptions) validate() error {
 	return nil
 }
 
-// newDeployer builds the Deployer of a command; tests replace it to run the commands
-// over fake stack operations.
-var newDeployer = automation.New
+// newDeployer builds the Deployer of a command in a project; tests replace it to run
+// the commands over fake stack operations.
+var newDeployer = func(_ string, opts ...automation.Option) (*automation.Deployer, error) {
+	return automation.New(opts...)
+}
 
 // deployer builds the Deployer the shared flags describe, with extra options (events,
 // an approver) from the command.
@@ -96,7 +100,7 @@ func (o commonOptions) deployer(extra ...automation.Option) (*automation.Deploye
 			opts = append(opts, e)
 		}
 	}
-	return newDeployer(opts...)
+	return newDeployer(project, opts...)
 }
 
 // defaultBin is bin/ beside the flotilla executable, where `make` puts it with the
@@ -114,7 +118,8 @@ func defaultBin(project string) string {
 }
 
 // simOptions are the Deployer options of --sim: the simulator's home in the CLI's
-// environment, and soaks scaled by its time scale.
+// environment, soaks scaled by its time scale, health read from the simulated cloud
+// (and each cluster's Kubernetes API in kube mode), and pending creates found in it.
 func simOptions(project string) ([]automation.Option, error) {
 	scale := 600.0
 	if s := os.Getenv("FLEETSIM_TIME_SCALE"); s != "" {
@@ -125,9 +130,15 @@ func simOptions(project string) ([]automation.Option, error) {
 		scale = v
 	}
 	home := filepath.Join(project, ".flotilla", "fleetsim")
+	c, err := client.New(client.Options{Home: home, AutoStart: os.Getenv(client.EnvAddr) == ""})
+	if err != nil {
+		return nil, fmt.Errorf("the simulator's client: %w", err)
+	}
 	return []automation.Option{
 		automation.WithEnv(map[string]string{"FLEETSIM_HOME": home}),
 		automation.WithTimeScale(scale),
+		automation.WithHealth(simcloud.NewHealth(c)),
+		automation.WithPendingResolver(simcloud.NewPendingResolver(c)),
 	}, nil
 }
 

@@ -50,6 +50,9 @@ func runPlan(cmd *cobra.Command, o planOptions) error {
 	}
 	p := newProgress(cmd, o.commonOptions)
 	d, err := o.deployer(p.events())
+	if err == nil {
+		err = checkEnvironments(d, "--env", o.envs)
+	}
 	if err != nil {
 		return p.finish(result{command: "plan", err: err})
 	}
@@ -341,6 +344,9 @@ func runDrift(cmd *cobra.Command, o driftOptions) error {
 	}
 	p := newProgress(cmd, o.commonOptions)
 	d, err := o.deployer(p.events())
+	if err == nil {
+		err = checkEnvironments(d, "--env", o.envs)
+	}
 	if err != nil {
 		return p.finish(result{command: "drift", err: err})
 	}

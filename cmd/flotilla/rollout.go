@@ -111,6 +111,12 @@ func runRollout(cmd *cobra.Command, o rolloutOptions) error {
 	p := newProgress(cmd, o.commonOptions)
 	d, err := o.deployer(p.events(), approver(cmd, p))
 	if err == nil {
+		err = checkEnvironments(d, "--env", o.envs)
+	}
+	if err == nil && o.to != "" {
+		err = checkEnvironments(d, "--to", []string{o.to})
+	}
+	if err == nil {
 		err = checkEnvironments(d, "--approve", o.approve)
 	}
 	if err != nil {
