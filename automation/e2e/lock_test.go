@@ -134,4 +134,3 @@ func writeLock(t *testing.T, path string, h automation.LockHolder) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 }
-
