@@ -87,9 +87,7 @@ func OutputPools() PoolSource {
 					return nil, fmt.Errorf(`the stack's "pools" output for cluster %q: pool %d is a %T, not a map`, name, i, e)
 				}
 				p := PoolSpec{Name: str(m["name"]), Label: str(m["label"]), Capacity: str(m["capacityType"]), FallbackFor: str(m["fallbackFor"])}
-				if n, ok := m["minSize"].(float64); ok {
-					p.Desired = int(n)
-				}
+				p.Desired = whole(m["minSize"])
 				if p.Label == "" {
 					p.Label = p.Name
 				}
@@ -98,6 +96,20 @@ func OutputPools() PoolSource {
 		}
 		return out, nil
 	})
+}
+
+// whole reads a whole number of an output, which the engine hands over as a float64
+// (an inline program's may still be an int).
+func whole(v any) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	case int64:
+		return int(n)
+	}
+	return 0
 }
 
 func str(v any) string {

@@ -215,7 +215,7 @@ func TestKubeHealthOutputPools(t *testing.T) {
 	t.Parallel()
 	out := automation.Outputs{"pools": {Value: map[string]any{"east-1": []any{
 		map[string]any{"name": "system", "label": "system", "capacityType": "on-demand", "minSize": 1.0, "maxSize": 3.0},
-		map[string]any{"name": "general-spot", "label": "general", "capacityType": "spot", "minSize": 2.0, "maxSize": 6.0},
+		map[string]any{"name": "general-spot", "label": "general", "capacityType": "spot", "minSize": 2, "maxSize": 6},
 		map[string]any{"name": "general-fallback", "label": "general", "capacityType": "on-demand", "minSize": 0.0, "maxSize": 6.0, "fallbackFor": "general-spot"},
 	}}}}
 	got, err := automation.OutputPools().Pools(context.Background(), khRef, out)
