@@ -284,3 +284,116 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadStacksAndWaves(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		env        string // the prod environment's extra lines
+		waves      [][]string
+		maxFailure int
+		errs       []string
+	}{
+		{name: "neither: one stack named after the environment", waves: [][]string{{"prod"}}},
+		{name: "waves in order", env: "    waves:\n      - [prod-canary]\n      - [prod-east, prod-eu]\n",
+			waves: [][]string{{"prod-canary"}, {"prod-east", "prod-eu"}}},
+		{name: "flow-style waves", env: "    waves: [[prod-canary], [prod-east, prod-eu]]\n",
+			waves: [][]string{{"prod-canary"}, {"prod-east", "prod-eu"}}},
+		{name: "a plain stacks list is one wave", env: "    stacks: [prod-east, prod-eu]\n",
+			waves: [][]string{{"prod-east", "prod-eu"}}},
+		{name: "a failure budget", env: "    maxFailures: 2\n    stacks: [prod-a, prod-b, prod-c]\n",
+			waves: [][]string{{"prod-a", "prod-b", "prod-c"}}, maxFailure: 2},
+		{name: "both stacks and waves", env: "    stacks: [prod-a]\n    waves: [[prod-b]]\n",
+			errs: []string{`environment "prod": line 7: environments[1]: give either stacks or waves, not both`}},
+		{name: "waves that are not lists of lists", env: "    waves: [prod-a, prod-b]\n",
+			errs: []string{`environment "prod": line 6: environments[1].waves: cannot unmarshal`}},
+		{name: "a negative failure budget", env: "    maxFailures: -1\n",
+			errs: []string{`environment "prod": maxFailures is -1; it must not be negative`}},
+		{name: "a failure budget that is not a number", env: "    maxFailures: some\n",
+			errs: []string{"environments[1].maxFailures: cannot unmarshal !!str `some` into int"}},
+		{name: "an empty wave", env: "    waves: [[prod-canary], []]\n",
+			errs: []string{`environment "prod": wave 2 is empty: list at least one stack in it`}},
+		{name: "a stack listed twice", env: "    waves: [[prod-canary], [prod-east, prod-canary]]\n",
+			errs: []string{`environment "prod": stack "prod-canary" is already listed under environment "prod"`}},
+		{name: "a stack under two environments", env: "    stacks: [dev, prod-east]\n",
+			errs: []string{`environment "prod": stack "dev" is already listed under environment "dev"`}},
+		{name: "a stack name that is not a DNS label", env: "    stacks: [Prod_East]\n",
+			errs: []string{`environment "prod": wave 1: stack name "Prod_East" is not a DNS label`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			file := "environments:\n  - name: dev\n    maxConcurrency: 1\n  - name: prod\n    maxConcurrency: 1\n" + tt.env
+			path := filepath.Join(t.TempDir(), "environments.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(file), 0o600))
+			set, err := Load(path)
+			if tt.errs != nil {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), path)
+				for _, w := range tt.errs {
+					assert.Contains(t, err.Error(), w)
+				}
+				return
+			}
+			require.NoError(t, err)
+			prod, ok := set.Get("prod")
+			require.True(t, ok)
+			assert.Equal(t, tt.waves, prod.StackWaves())
+			assert.Equal(t, tt.maxFailure, prod.MaxFailures)
+
+			var all []string
+			for _, w := range tt.waves {
+				all = append(all, w...)
+			}
+			assert.Equal(t, all, prod.Stacks())
+			assert.Equal(t, append([]string{"dev"}, all...), set.Stacks(), "every stack, in promotion order")
+			for _, s := range all {
+				env, ok := set.EnvironmentOf(s)
+				require.True(t, ok, s)
+				assert.Equal(t, "prod", env.Name)
+			}
+			_, ok = set.EnvironmentOf("qa")
+			assert.False(t, ok, "a stack no environment lists")
+		})
+	}
+}
+
+func TestValidateStacksAndWaves(t *testing.T) {
+	t.Parallel()
+	env := func(name string, waves ...[]string) Environment {
+		return Environment{Name: name, MaxConcurrency: 1, Waves: waves}
+	}
+	tests := []struct {
+		name string
+		set  Set
+		want []string // nil means valid
+	}{
+		{name: "waves of distinct stacks", set: Set{Environments: []Environment{env("dev"), env("prod", []string{"prod-a"}, []string{"prod-b", "prod-c"})}}},
+		{name: "an environment listing its own name", set: Set{Environments: []Environment{env("dev", []string{"dev", "dev-2"})}}},
+		{name: "empty wave", set: Set{Environments: []Environment{env("prod", []string{"prod-a"}, []string{})}},
+			want: []string{`environment "prod": wave 2 is empty`}},
+		{name: "stack twice in one environment", set: Set{Environments: []Environment{env("prod", []string{"prod-a"}, []string{"prod-a"})}},
+			want: []string{`environment "prod": stack "prod-a" is already listed under environment "prod"`}},
+		{name: "stack in two environments", set: Set{Environments: []Environment{env("staging", []string{"shared"}), env("prod", []string{"shared"})}},
+			want: []string{`environment "prod": stack "shared" is already listed under environment "staging"`}},
+		{name: "another environment's default stack", set: Set{Environments: []Environment{env("staging", []string{"prod"}), env("prod")}},
+			want: []string{`environment "prod": its default stack "prod" is already listed under environment "staging"`}},
+		{name: "negative failure budget", set: Set{Environments: []Environment{{Name: "dev", MaxConcurrency: 1, MaxFailures: -1}}},
+			want: []string{`environment "dev": maxFailures is -1; it must not be negative`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.set.Validate()
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Len(t, strings.Split(err.Error(), "\n"), len(tt.want), "one line per problem: %v", err)
+		})
+	}
+}
