@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flotilla-io/flotilla/automation"
+	"github.com/flotilla-io/flotilla/automation/simcloud"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
 	"github.com/flotilla-io/flotilla/internal/simtest"
 )
@@ -144,8 +145,8 @@ func (f *fleet) options(events chan<- automation.Event, extra ...automation.Opti
 		automation.WithBin(f.sim.Bin),
 		automation.WithEnv(f.sim.Env()),
 		automation.WithTimeScale(600),
-		automation.WithHealth(simHealth(f.sim)),
-		automation.WithPendingResolver(simResolver(f.sim)),
+		automation.WithHealth(simcloud.NewHealth(f.sim.Client)),
+		automation.WithPendingResolver(simcloud.NewPendingResolver(f.sim.Client)),
 	}
 	if events != nil {
 		opts = append(opts, automation.WithEvents(events))
