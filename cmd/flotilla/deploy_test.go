@@ -182,18 +182,20 @@ func TestExitCodes(t *testing.T) {
 			want: []string{`unknown environment "production"`},
 		},
 		{
-			name:  "a failed up fails the run",
-			setup: func(_ *testing.T, f *fixture) { f.fake.Fail("up/staging", errors.New("error: quota exceeded in sim-east-1")) },
-			args:  []string{"rollout", "--approve", "prod"},
-			code:  exitFailed,
-			want:  []string{"staging      FAILED at up: ", "quota exceeded", "failed:      staging:", "not run:     prod-canary, prod-east", "next:        fix the cause, then flotilla retry"},
+			name: "a failed up fails the run",
+			setup: func(_ *testing.T, f *fixture) {
+				f.fake.Fail("up/staging", errors.New("error: quota exceeded in sim-east-1"))
+			},
+			args: []string{"rollout", "--approve", "prod"},
+			code: exitFailed,
+			want: []string{"staging      FAILED at up: ", "quota exceeded", "failed:      staging:", "not run:     prod-canary, prod-east", "next:        fix the cause, then `flotilla retry"},
 		},
 		{
 			name:  "a failed health gate fails the run",
 			setup: func(_ *testing.T, f *fixture) { f.health.SetProblems("dev", "pool dev-spot: 1/3 nodes ready") },
 			args:  []string{"rollout", "--approve", "prod"},
 			code:  exitFailed,
-			want:  []string{"dev          unhealthy: ", "failed:      dev:"},
+			want:  []string{"dev          unhealthy: ", "pool dev-spot: 1/3 nodes ready", "failed:      dev:"},
 		},
 		{
 			name: "the preview policy stops a replace in prod",
@@ -213,6 +215,13 @@ func TestExitCodes(t *testing.T) {
 			args: []string{"rollout", "--approve", "prod"},
 			code: exitLocked,
 			want: []string{"the fleet is locked by another run", "run-other"},
+		},
+		{
+			name:  "a stack locked by a live update elsewhere refuses the run",
+			setup: func(_ *testing.T, f *fixture) { f.fake.LockStack("dev", "ci", "build-host-7", 4242) },
+			args:  []string{"rollout", "--approve", "prod"},
+			code:  exitLocked,
+			want:  []string{"is locked by another update", "ci@build-host-7 (pid 4242)", "wait for the other update to finish"},
 		},
 		{
 			name: "resume without a run is bad input",
@@ -365,7 +374,7 @@ func TestEngineOutputOnlyWithVerbose(t *testing.T) {
 		{"text", false, false}, {"text", true, true}, {"json", false, false}, {"json", true, true},
 	} {
 		var buf bytes.Buffer
-		p := &progress{w: &buf, json: tt.output == "json", verbose: tt.verbose, run: runTrack{running: map[string]runningStep{}, stacks: map[string]*stackTrack{}, width: 8}}
+		p := &progress{w: &buf, json: tt.output == "json", verbose: tt.verbose, run: newRunTrack()}
 		p.event(ev)
 		if !tt.shown {
 			assert.Empty(t, buf.String(), "%s verbose=%v", tt.output, tt.verbose)

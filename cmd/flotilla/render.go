@@ -45,7 +45,7 @@ type runTrack struct {
 	width   int
 	running map[string]runningStep // by stack
 	soak    *automation.SoakProgress
-	soakEnv string
+	soaking map[string]bool // environments whose soak is running
 	stacks  map[string]*stackTrack
 	cleared []string
 	lastRun time.Time // plain mode: when the running steps were last listed
@@ -64,6 +64,10 @@ type stackTrack struct {
 	step    automation.StepKind
 }
 
+func newRunTrack() runTrack {
+	return runTrack{running: map[string]runningStep{}, stacks: map[string]*stackTrack{}, soaking: map[string]bool{}, width: 8}
+}
+
 // plainEvery is how often plain output lists the steps still running.
 var plainEvery = 30 * time.Second
 
@@ -72,7 +76,7 @@ func newProgress(cmd *cobra.Command, o commonOptions) *progress {
 	p := &progress{
 		w: w, json: o.output == "json", verbose: o.verbose,
 		ch: make(chan automation.Event, 64), done: make(chan struct{}), quit: make(chan struct{}),
-		run: runTrack{running: map[string]runningStep{}, stacks: map[string]*stackTrack{}, width: 8},
+		run: newRunTrack(),
 	}
 	p.live = !p.json && isTerminal(w)
 	p.again = o.again()
@@ -293,16 +297,23 @@ func (p *progress) track(e automation.Event) {
 		if e.Remaining <= 0 {
 			r.soak = nil
 		}
+	case automation.GateWaiting:
+		if e.Gate == automation.GateSoak {
+			r.soaking[e.Environment] = true
+		}
 	case automation.GatePassed:
 		if e.Gate == automation.GateSoak {
 			r.soak = nil
+			delete(r.soaking, e.Environment)
 		}
 	case automation.GateFailed:
 		if e.Gate == automation.GateSoak {
 			r.soak = nil
+			delete(r.soaking, e.Environment)
 		}
 	case automation.StageDone, automation.RunDone:
 		r.soak = nil
+		clear(r.soaking)
 	}
 }
 
@@ -391,7 +402,9 @@ func (p *progress) text(e automation.Event) {
 		case automation.GateApproval:
 			p.line("==> %s: %s", e.Environment, e.Detail)
 		case automation.GateHealth:
-			p.line("    %-*s  healthy: %s", w, e.Stack, e.Detail)
+			if !p.run.soaking[e.Environment] { // a soak's readings show in its progress
+				p.line("    %-*s  healthy: %s", w, e.Stack, e.Detail)
+			}
 		case automation.GatePreview:
 			p.line("    %-*s  preview policy passed: %s", w, e.Stack, e.Detail)
 		case automation.GateSoak:
@@ -615,7 +628,9 @@ func (p *progress) summary(res result, status, runID, next string) {
 		list("not run", notRun, ", ")
 		list("cleared", p.run.cleared, "\n                 ")
 	}
-	if res.err != nil {
+	var failed *automation.RunFailedError
+	if res.err != nil && (res.journal == nil || !errors.As(res.err, &failed)) {
+		// A run's failures are listed above, stack by stack.
 		fmt.Fprintf(w, "    %-12s %s\n", "why:", indent(res.err.Error(), "                 "))
 	}
 	if next != "" {
@@ -654,7 +669,7 @@ func (p *progress) next(res result) string {
 		if failed.WithExceptions {
 			return "flotilla retry" + again + " reruns the set-aside stacks with the same inputs"
 		}
-		return "fix the cause, then flotilla retry" + again + " (same inputs, e.g. once a cloud fault clears) or flotilla resume" + again + " (after changing a stack file or the program)"
+		return "fix the cause, then `flotilla retry" + again + "` (same inputs, e.g. once a cloud fault clears) or `flotilla resume" + again + "` (after changing a stack file or the program)"
 	case automation.IsHealthError(err):
 		return "fix the cause, then flotilla retry" + again
 	case automation.IsInterrupted(err):
