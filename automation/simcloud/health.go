@@ -141,6 +141,14 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 				ch.Problems = append(ch.Problems, fmt.Sprintf("the simulated cloud now serves %s/%s at %s, not where the stack's kubeconfig points: run `flotilla rollout --refresh`", c.Region, c.Name, cur))
 			}
 		}
+		if answered && len(ch.Problems) == 0 {
+			// The API's Nodes follow the cloud a moment behind: a pool the cloud already
+			// reports short must not pass on a reading of the nodes it had.
+			pp, _ := poolProblems(st, c)
+			for _, p := range pp {
+				ch.Problems = append(ch.Problems, "the simulated cloud reports "+p+", which the Kubernetes API does not show yet")
+			}
+		}
 		ch.Problems = append(problems, ch.Problems...)
 		return ch, !answered, nil
 	}

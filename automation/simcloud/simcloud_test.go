@@ -174,6 +174,7 @@ type planes struct {
 	byHost map[string]*fake.Clientset
 	byID   map[string]string // cluster id -> host
 	dead   map[string]bool   // host -> killed
+	frozen bool              // Nodes are not synced: the API lags the cloud
 }
 
 func newPlanes() *planes {
@@ -198,8 +199,11 @@ func (p *planes) EnsurePlane(_ context.Context, id string) (simapi.Plane, error)
 
 func (p *planes) SyncNodes(ctx context.Context, id string, nodes []simapi.Node) error {
 	p.mu.Lock()
-	cs := p.byHost[p.byID[id]]
+	cs, frozen := p.byHost[p.byID[id]], p.frozen
 	p.mu.Unlock()
+	if frozen {
+		return nil
+	}
 	if cs == nil {
 		return fmt.Errorf("no plane for %s", id)
 	}
@@ -234,6 +238,12 @@ func (p *planes) DeletePlane(_ context.Context, id string) error {
 	delete(p.byHost, p.byID[id])
 	delete(p.byID, id)
 	return nil
+}
+
+func (p *planes) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
 }
 
 func (p *planes) kill(host string) {
@@ -296,6 +306,15 @@ func TestKubeModeHealth(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rep.Problems())
 	assert.Contains(t, rep.Clusters[0].Summary, "4 node(s) Ready in 3 pool(s)")
+
+	// The API lags the cloud: a spot pool the cloud reports short, with no fallback, fails
+	// though its Nodes are still in the API.
+	g := newFleet(t, c, "staging-west-1", "sim-west-1", false)
+	p.freeze()
+	require.NoError(t, c.SpotShortage(ctxT(t), "sim-west-1", ""))
+	rep, err = h.Check(ctxT(t), stack, g.outputs)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"east-1: the simulated cloud reports pool staging-west-1-general-spot: 0/2 nodes Ready; it has no fallback pool (spot shortage of 2 not covered), which the Kubernetes API does not show yet"}, rep.Problems())
 
 	// Every control plane killed: health fails, at once.
 	p.kill(f.cluster.Endpoint)
