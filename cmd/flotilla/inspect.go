@@ -365,6 +365,10 @@ func printDrift(w io.Writer, res automation.DriftResult) {
 		case s.Error != "":
 			fmt.Fprintf(w, "    %s  check failed: %s\n", s.Stack, indent(s.Error, "      "))
 		case s.Drifted:
+			if len(s.Resources) == 0 {
+				fmt.Fprintf(w, "    %s  DRIFTED: a refreshed preview would change it\n", s.Stack)
+				continue
+			}
 			fmt.Fprintf(w, "    %s  DRIFTED: %d resource(s) differ from the state\n", s.Stack, len(s.Resources))
 			for _, r := range s.Resources {
 				fmt.Fprintf(w, "      - %s %s\n", r.Op, r.URN)

@@ -352,13 +352,19 @@ func (p *progress) text(e automation.Event) {
 		total := len(p.run.waves(e.Environment))
 		p.line("==> %s: wave %d/%d: %s", e.Environment, e.Wave, max(total, e.Wave), strings.Join(e.Stacks, ", "))
 	case automation.StepStarted:
-		if !p.live && e.Step == automation.StepUp {
+		switch {
+		case p.live:
+			p.clearLive()
+			p.drawLive()
+		case e.Step == automation.StepUp:
 			p.line("    %-*s  up started", w, e.Stack.Stack)
 		}
 	case automation.StepDone:
 		switch {
 		case e.Error != "":
 			p.line("    %-*s  %s failed after %s", w, e.Stack.Stack, e.Step, fmtDur(e.Duration))
+		case e.Step == automation.StepPreview && !isRunVerb(p.run.command):
+			// plan and drift report every preview in a table at the end.
 		case e.Step == automation.StepPreview:
 			p.line("    %-*s  preview  %s  (%s)", w, e.Stack.Stack, fmtDur(e.Duration), changes(e.Changes, false))
 		case e.Step == automation.StepUp:
@@ -518,7 +524,8 @@ func (p *progress) finish(res result) error {
 	if res.report != nil {
 		res.report(p.w)
 	}
-	if !isRunVerb(res.command) && p.run.runID == "" {
+	if !isRunVerb(res.command) {
+		// The command's report says what it found; main prints an error.
 		if next != "" && res.err != nil {
 			return &nextError{err: res.err, next: next}
 		}
@@ -726,7 +733,7 @@ func fmtDur(d time.Duration) string {
 	case d < 0:
 		return "0s"
 	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
+		return fmt.Sprintf("%.1fs", d.Seconds())
 	case d < time.Hour:
 		return d.Round(time.Second).String()
 	}
