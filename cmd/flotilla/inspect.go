@@ -209,18 +209,26 @@ func printStatus(w io.Writer, st automation.Status, now time.Time, again string)
 		}
 		lag := "up to date"
 		if len(s.Lag) > 0 {
-			lag = "BEHIND: " + strings.Join(s.Lag, "; ")
+			lag = "BEHIND (below)"
 		}
 		if s.LastUpdate == nil && s.LastGood == nil {
 			lag = "-"
 		}
 		versions := versionList(s.Versions)
 		if s.Error != "" {
-			versions += "  (error: " + firstLine(s.Error) + ")"
+			versions = "unknown (below)"
 		}
 		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", s.Stack.Stack, s.Stack.Environment, last, good, lag, versions)
 	}
 	tw.Flush()
+	for _, s := range st.Stacks {
+		if len(s.Lag) > 0 && (s.LastUpdate != nil || s.LastGood != nil) {
+			fmt.Fprintf(w, "    %s is behind its inputs: %s\n", s.Stack.Stack, strings.Join(s.Lag, "; "))
+		}
+		if s.Error != "" {
+			fmt.Fprintf(w, "    %s could not be read: %s\n", s.Stack.Stack, indent(s.Error, "      "))
+		}
+	}
 }
 
 func versionList(v map[string]string) string {

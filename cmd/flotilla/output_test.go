@@ -144,7 +144,8 @@ func TestStatusReport(t *testing.T) {
 		"stopped without finishing (its process died); `flotilla resume` continues it",
 		"stopped at staging, during its soak\n",
 		"next: flotilla resume --sim",
-		"BEHIND: stacks/Pulumi.dev.yaml changed",
+		"BEHIND (below)",
+		"dev is behind its inputs: stacks/Pulumi.dev.yaml changed since its last successful update",
 		"east 1.33, west 1.32",
 		"never deployed",
 	} {
