@@ -97,7 +97,7 @@ func (f *fixture) run(t *testing.T, args ...string) invocation {
 	return f.runWith(t, context.Background(), nil, nil, args...)
 }
 
-func (f *fixture) runWith(t *testing.T, ctx context.Context, stop <-chan struct{}, stdin io.Reader, args ...string) invocation {
+func (f *fixture) runWith(t *testing.T, ctx context.Context, stop *stopper, stdin io.Reader, args ...string) invocation {
 	t.Helper()
 	cmd := newRootCmd()
 	var out, errOut bytes.Buffer
@@ -112,6 +112,9 @@ func (f *fixture) runWith(t *testing.T, ctx context.Context, stop <-chan struct{
 		args = append(args, "--project", f.dir)
 	}
 	cmd.SetArgs(args)
+	if stop == nil {
+		stop = newStopper()
+	}
 	err := cmd.ExecuteContext(withStop(ctx, stop))
 	var shown *reportedError
 	if err != nil && !errors.As(err, &shown) {
@@ -392,17 +395,19 @@ func TestEngineOutputOnlyWithVerbose(t *testing.T) {
 func TestFirstInterruptStopsNewWorkThenResumeFinishes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	stop := make(chan struct{})
+	stop := newStopper()
 	var once sync.Once
 	f.fake.OnCall = func(c automationtest.Call) error {
 		if c.Key() == "up/dev" {
-			once.Do(func() { close(stop) }) // Ctrl-C while dev's up runs
+			assert.True(t, stop.taken.Load(), "rollout honours the first Ctrl-C")
+			once.Do(func() { close(stop.ch) }) // Ctrl-C while dev's up runs
 		}
 		return nil
 	}
 	inv := f.runWith(t, context.Background(), stop, nil, "rollout", "--approve", "prod")
 	assert.Equal(t, exitFailed, inv.code, inv.stdout+inv.stderr)
 	assert.True(t, automation.IsInterrupted(inv.err))
+	assert.Contains(t, inv.stdout, "==> interrupted: letting the running operations finish and starting nothing new")
 	assert.Contains(t, inv.stdout, "dev          up done in", "the running operation finishes")
 	assert.Contains(t, inv.stdout, "next:        flotilla resume")
 	assert.Equal(t, []string{"dev"}, f.fake.Stacks(automationtest.OpUp), "nothing new starts")

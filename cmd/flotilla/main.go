@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/flotilla-io/flotilla/automation"
@@ -40,49 +41,74 @@ func main() {
 	os.Exit(code)
 }
 
-// interrupts handles Ctrl-C in two steps: the first closes stop (running operations
-// finish, nothing new starts), the second cancels the context (running operations are
-// interrupted). SIGTERM cancels at once.
-func interrupts() (context.Context, <-chan struct{}, context.CancelFunc) {
+// interrupts handles Ctrl-C. For a command that honours the stopper (a rollout, resume
+// or retry), the first closes its channel (running operations finish, nothing new
+// starts, and the command says so) and the second cancels the context (running
+// operations are interrupted). For any other command, and for SIGTERM, the context is
+// cancelled at once.
+func interrupts() (context.Context, *stopper, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	stop := make(chan struct{})
+	stop := newStopper()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		stopped := false
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case sig := <-sigs:
-				switch {
-				case sig == syscall.SIGTERM || stopped:
-					fmt.Fprintln(os.Stderr, "\ninterrupted again: cancelling the running operations; `flotilla resume` continues the run")
-					signal.Stop(sigs)
-					cancel()
-					return
-				default:
-					stopped = true
-					close(stop)
-					fmt.Fprintln(os.Stderr, "\ninterrupted: letting the running operations finish and starting nothing new; press Ctrl-C again to cancel them")
+				if sig == os.Interrupt && stop.taken.Load() && !stop.closed() {
+					close(stop.ch)
+					continue
 				}
+				if stop.closed() {
+					fmt.Fprintln(os.Stderr, "\ninterrupted again: cancelling the running operations; `flotilla resume` continues the run")
+				} else {
+					fmt.Fprintln(os.Stderr, "\ninterrupted: cancelling")
+				}
+				signal.Stop(sigs)
+				cancel()
+				return
 			}
 		}
 	}()
 	return ctx, stop, func() { signal.Stop(sigs); cancel() }
 }
 
-type stopKey struct{}
-
-// withStop gives commands the channel whose closing asks a run to stop new work.
-func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
-	return context.WithValue(ctx, stopKey{}, stop)
+// stopper is the channel the first Ctrl-C closes. A command that honours it takes it
+// (stopOf); for the others the first Ctrl-C cancels.
+type stopper struct {
+	ch    chan struct{}
+	taken atomic.Bool
 }
 
-// stopOf returns the context's stop channel; nil (never closed) when there is none.
+func newStopper() *stopper { return &stopper{ch: make(chan struct{})} }
+
+func (s *stopper) closed() bool {
+	select {
+	case <-s.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+type stopKey struct{}
+
+// withStop gives commands the stopper.
+func withStop(ctx context.Context, s *stopper) context.Context {
+	return context.WithValue(ctx, stopKey{}, s)
+}
+
+// stopOf takes the context's stop channel, so that the first Ctrl-C closes it instead
+// of cancelling; nil (never closed) when there is none.
 func stopOf(ctx context.Context) <-chan struct{} {
-	stop, _ := ctx.Value(stopKey{}).(<-chan struct{})
-	return stop
+	s, _ := ctx.Value(stopKey{}).(*stopper)
+	if s == nil {
+		return nil
+	}
+	s.taken.Store(true)
+	return s.ch
 }
 
 // exitCode maps an error to the exit code: the typed errors of package automation

@@ -21,6 +21,7 @@ import (
 // one JSON object per event and a final result object.
 type progress struct {
 	w       io.Writer
+	errw    io.Writer // prompts and notices beside --output json
 	json    bool
 	verbose bool
 	live    bool   // text on a terminal: the running steps are redrawn in place
@@ -74,7 +75,7 @@ var plainEvery = 30 * time.Second
 func newProgress(cmd *cobra.Command, o commonOptions) *progress {
 	w := cmd.OutOrStdout()
 	p := &progress{
-		w: w, json: o.output == "json", verbose: o.verbose,
+		w: w, errw: cmd.ErrOrStderr(), json: o.output == "json", verbose: o.verbose,
 		ch: make(chan automation.Event, 64), done: make(chan struct{}), quit: make(chan struct{}),
 		run: newRunTrack(),
 	}
@@ -137,6 +138,29 @@ func (p *progress) loop() {
 			}
 		}
 	}
+}
+
+// watch says, when stop closes, that the run is stopping; it returns stop.
+func (p *progress) watch(stop <-chan struct{}) <-chan struct{} {
+	if stop == nil {
+		return nil
+	}
+	go func() {
+		select {
+		case <-stop:
+		case <-p.quit:
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		const msg = "==> interrupted: letting the running operations finish and starting nothing new; press Ctrl-C again to cancel them"
+		if p.json {
+			fmt.Fprintln(p.errw, msg)
+			return
+		}
+		p.line("%s", msg)
+	}()
+	return stop
 }
 
 // stop renders the events still queued and stops rendering.
@@ -612,7 +636,7 @@ func (p *progress) summary(res result, status, runID, next string) {
 			case automation.StatusSkipped:
 				skipped = append(skipped, ref.Stack)
 			case automation.StatusUpdated:
-				unchecked = append(unchecked, ref.Stack)
+				unchecked = append(unchecked, ref.Stack+" (up done, health not read yet)")
 			case automation.StatusFailed:
 				failed = append(failed, fmt.Sprintf("%s: %s", ref.Stack, indent(rec.Error, "                 ")))
 			case automation.StatusSetAside:

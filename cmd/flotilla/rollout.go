@@ -127,7 +127,7 @@ func runRollout(cmd *cobra.Command, o rolloutOptions) error {
 		Approve:      o.approve,
 		AllowReplace: o.allowReplace,
 		Refresh:      o.refresh,
-		Stop:         stopOf(cmd.Context()),
+		Stop:         p.watch(stopOf(cmd.Context())),
 	}
 	j, err := d.Rollout(cmd.Context(), req)
 	return p.finish(result{command: "rollout", journal: j, err: err})
@@ -178,7 +178,7 @@ func runResume(cmd *cobra.Command, o resumeOptions) error {
 	if err != nil {
 		return p.finish(result{command: "resume", err: err})
 	}
-	j, err := d.Resume(cmd.Context(), o.approve, stopOf(cmd.Context()))
+	j, err := d.Resume(cmd.Context(), o.approve, p.watch(stopOf(cmd.Context())))
 	return p.finish(result{command: "resume", journal: j, err: err})
 }
 
@@ -226,7 +226,7 @@ func runRetry(cmd *cobra.Command, o retryOptions) error {
 	if err != nil {
 		return p.finish(result{command: "retry", err: err})
 	}
-	j, err := d.Retry(cmd.Context(), o.stacks, stopOf(cmd.Context()))
+	j, err := d.Retry(cmd.Context(), o.stacks, p.watch(stopOf(cmd.Context())))
 	return p.finish(result{command: "retry", journal: j, err: err})
 }
 
