@@ -88,7 +88,7 @@ func TestConcurrencyWithinAWave(t *testing.T) {
 			t.Parallel()
 			set := envset.Set{Environments: []envset.Environment{{Name: "dev", MaxConcurrency: tc.limit, Waves: [][]string{{"a", "b", "c", "d", "e", "f"}}}}}
 			h := newHarness(t, set)
-			h.fake.Delay["up"] = 30 * time.Millisecond
+			h.fake.Delay["up"] = 50 * time.Millisecond
 			_, err := h.rollout(automation.RolloutRequest{Selection: automation.Selection{MaxConcurrency: tc.selection}})
 			require.NoError(t, err)
 			ups := h.fake.Ops(automationtest.OpUp)
@@ -354,7 +354,17 @@ func TestFailureBudget(t *testing.T) {
 		h := newHarness(t, budgetSet(0))
 		h.fake.Delay["up"] = 60 * time.Millisecond
 		h.fake.Delay["up/s1"] = 0
-		h.fake.NextErr["up/s1"] = errors.New("error: creating cluster: quota exceeded")
+		s2Running := make(chan struct{})
+		h.fake.OnCall = func(c automationtest.Call) error {
+			switch c.Key() {
+			case "up/s2":
+				close(s2Running)
+			case "up/s1": // fails while s2 runs
+				<-s2Running
+				return errors.New("error: creating cluster: quota exceeded")
+			}
+			return nil
+		}
 		j, err := h.rollout(automation.RolloutRequest{})
 		var rf *automation.RunFailedError
 		require.ErrorAs(t, err, &rf)
@@ -366,11 +376,10 @@ func TestFailureBudget(t *testing.T) {
 
 		ups := h.fake.Ops(automationtest.OpUp)
 		assert.Equal(t, []string{"s1", "s2"}, sorted(stacksOf(ups)), "s3, s4, s5 and prod never start")
-		for _, c := range ups {
-			if c.Stack.Stack == "s2" {
-				assert.NoError(t, c.Err, "the running stack finished")
-			}
-		}
+		s1, s2 := callsOn(ups, "s1")[0], callsOn(ups, "s2")[0]
+		assert.NoError(t, s2.Err, "the running stack finished")
+		assert.True(t, s2.End.After(s1.End), "s2 was still running when s1 failed")
+		assert.Equal(t, automation.StatusUpdated, j.Stacks["s2"].Status, "its health gate waits for a resume")
 		assert.Equal(t, automation.StatusFailed, j.Stacks["s1"].Status)
 		assert.Equal(t, automation.StatusPending, j.Stacks["s3"].Status)
 		assert.Nil(t, j.Stage("prod").Started)

@@ -74,7 +74,7 @@ func TestPlan(t *testing.T) {
 			{Name: "prod", MaxConcurrency: 1, Waves: [][]string{{"p1", "p2", "p3"}}},
 		}}
 		h := newHarness(t, set)
-		h.fake.Delay["preview"] = 30 * time.Millisecond
+		h.fake.Delay["preview"] = 50 * time.Millisecond
 		_, err := h.d.Plan(context.Background(), automation.Selection{})
 		require.NoError(t, err)
 		previews := h.fake.Ops(automationtest.OpPreview)
