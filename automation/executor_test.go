@@ -422,7 +422,7 @@ func TestFailureBudget(t *testing.T) {
 func TestNoChangeRolloutSkipsEveryStack(t *testing.T) {
 	t.Parallel()
 	set := soakSet()
-	h := newHarness(t, set, automation.WithTimeScale(soakScale))
+	h := newHarness(t, set, automation.WithTimeScale(float64(10*time.Minute)/float64(30*time.Millisecond)))
 	first, err := h.rollout(automation.RolloutRequest{})
 	require.NoError(t, err)
 	h.fake.Reset()
