@@ -117,33 +117,41 @@ func collect(events chan automation.Event) func() []automation.Event {
 }
 
 // criticalPath is the sum over stages of the slowest stack (from its first step's start
-// to its last step's end), plus the gates: the health gates' and soaks' own time.
+// to its up's end), plus the gates' own time: each wave's health gate (from its start to
+// its last health step's end) and each soak.
 func criticalPath(events []automation.Event) time.Duration {
 	type span struct{ start, end time.Time }
 	stacks := map[automation.StackRef]*span{}
-	gates := map[string]*span{}
+	var gates []*span
+	var open *span // the health gate of the wave in progress
 	for _, e := range events {
 		switch e := e.(type) {
 		case automation.StepStarted:
-			if e.Step == automation.StepHealth {
-				continue
-			}
-			if s := stacks[e.Stack]; s == nil {
+			if s := stacks[e.Stack]; s == nil && e.Step != automation.StepHealth {
 				stacks[e.Stack] = &span{start: e.Time}
 			}
 		case automation.StepDone:
-			if e.Step == automation.StepHealth {
-				continue
+			switch {
+			case e.Step == automation.StepHealth && open != nil:
+				open.end = e.Time
+			case e.Step != automation.StepHealth:
+				stacks[e.Stack].end = e.Time
 			}
-			stacks[e.Stack].end = e.Time
 		case automation.GateWaiting:
-			if e.Gate == automation.GateHealth || e.Gate == automation.GateSoak {
-				gates[e.Environment+"/"+e.Gate] = &span{start: e.Time}
+			open = nil
+			switch e.Gate {
+			case automation.GateHealth:
+				open = &span{start: e.Time}
+				gates = append(gates, open)
+			case automation.GateSoak:
+				gates = append(gates, &span{start: e.Time})
 			}
 		case automation.GatePassed:
-			if g := gates[e.Environment+"/"+e.Gate]; g != nil && e.Time.After(g.end) {
-				g.end = e.Time // the gate is open when its last stack passed
+			if e.Gate == automation.GateSoak {
+				gates[len(gates)-1].end = e.Time
 			}
+		case automation.WaveStarted, automation.StageDone:
+			open = nil
 		}
 	}
 	slowest := map[string]time.Duration{}
