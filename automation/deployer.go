@@ -46,6 +46,7 @@ type options struct {
 	health      HealthChecker
 	resolver    PendingResolver
 	validate    Validator
+	fleetCheck  func(files map[string]string) error
 	approver    Approver
 	events      chan<- Event
 	timeScale   float64
@@ -170,6 +171,7 @@ func New(opts ...Option) (*Deployer, error) {
 	}
 	if o.validate == nil {
 		o.validate = StackValidator(o.project, o.program)
+		o.fleetCheck = CheckEnvironmentNetworks
 	}
 	return &Deployer{o: o, journal: &journalStore{dir: o.stateDir}, lock: newFleetLock(o.stateDir)}, nil
 }

@@ -241,6 +241,7 @@ func TestPreflightStopsTheRolloutBeforeDevChanges(t *testing.T) {
 		{"overlapping pod range", "staging", "podCIDR: 10.42.0.0/16", "podCIDR: 10.41.0.0/16", `flotilla:networks.west-1.podCIDR "10.41.0.0/16" overlaps`},
 		{"unoffered version", "prod-eu", `flotilla:version: "1.31"`, `flotilla:version: "1.34"`, `flotilla:version: "1.34" is not offered in sim-eu-1`},
 		{"broken YAML", "prod-east", "flotilla:tags:\n", "flotilla:tags: {team\n", "yaml: line"},
+		{"pod range of another prod stack", "prod-eu", "podCIDR: 10.50.0.0/16", "podCIDR: 10.51.0.0/16", `overlaps flotilla:networks.west-1.podCIDR "10.51.0.0/16" of stack "prod-canary"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -213,6 +213,17 @@ func (d *Deployer) check(ctx context.Context, sel Selection) (Plan, error) {
 	if len(problems) > 0 {
 		return Plan{}, &InputError{Msg: "pre-flight found problems before anything changed:\n" + strings.Join(problems, "\n")}
 	}
+	if d.o.fleetCheck != nil {
+		// Every stack of the set, not only the selected ones: an environment's stacks
+		// share its address space and its cluster names.
+		files := map[string]string{}
+		for _, s := range set.Stacks() {
+			files[s] = d.StackFile(s)
+		}
+		if err := d.o.fleetCheck(files); err != nil {
+			return Plan{}, err
+		}
+	}
 	return plan, nil
 }
 
