@@ -24,6 +24,7 @@ type run struct {
 	mu      sync.Mutex
 	outputs map[string]Outputs     // by stack, from this process's ups: never journaled
 	markers map[string]string      // by stack, the state's marker after this run's up
+	same    map[string]bool        // stacks this run found unchanged since their last good update
 	gated   error                  // the first gate refusal
 	errs    map[string]*StackError // by stack, this process's failures, with their causes
 }
@@ -449,6 +450,9 @@ func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 	}
 	if state != nil && !r.req.Refresh {
 		if reason, ok := r.unchanged(ref, in, *state); ok {
+			r.mu.Lock()
+			r.same[ref.Stack] = true
+			r.mu.Unlock()
 			r.update(func(j *Journal) { j.Stacks[ref.Stack].Status = StatusSkipped })
 			d.emit(ctx, StackSkipped{At: d.at(), Stack: ref, Reason: reason})
 			return nil
@@ -671,7 +675,11 @@ func (r *run) checkHealth(ctx context.Context, ref StackRef, notBefore time.Time
 	d := r.d
 	r.mu.Lock()
 	out, ok := r.outputs[ref.Stack]
+	skipped := r.same[ref.Stack]
 	r.mu.Unlock()
+	if !ok && skipped {
+		out, ok = r.recordedOutputs(ref)
+	}
 	if !ok {
 		o, err := d.o.ops.Outputs(ctx, ref)
 		if err != nil {
@@ -697,11 +705,29 @@ func (r *run) checkHealth(ctx context.Context, ref StackRef, notBefore time.Time
 	return nil
 }
 
+// recordedOutputs returns the public outputs of an unchanged stack's last successful
+// update, when the health checker gets credentials from the cloud and needs no more.
+func (r *run) recordedOutputs(ref StackRef) (Outputs, bool) {
+	if c, ok := r.d.o.health.(CloudCredentials); !ok || !c.CredentialsFromCloud() {
+		return nil, false
+	}
+	g, err := r.d.journal.LastGood(ref.Stack)
+	if err != nil || g == nil || len(g.Outputs) == 0 {
+		return nil, false
+	}
+	out := Outputs{}
+	for k, v := range g.Outputs {
+		out[k] = Output{Value: v}
+	}
+	return out, true
+}
+
 // recordGood remembers a stack's successful, healthy update, for no-change rollouts.
 func (r *run) recordGood(ctx context.Context, ref StackRef) {
 	r.mu.Lock()
 	marker, ok := r.markers[ref.Stack]
 	in := r.j.Stacks[ref.Stack].Inputs
+	outputs, haveOutputs := r.outputs[ref.Stack]
 	r.mu.Unlock()
 	if !ok {
 		// Its up ran before a kill or a stop: read the state it left.
@@ -715,7 +741,11 @@ func (r *run) recordGood(ctx context.Context, ref StackRef) {
 		}
 		marker = s.LastUpdate.Marker
 	}
-	_ = r.d.journal.SetLastGood(LastGood{Stack: ref, Inputs: in, Marker: marker, RunID: r.j.RunID, Finished: r.now()})
+	g := LastGood{Stack: ref, Inputs: in, Marker: marker, RunID: r.j.RunID, Finished: r.now()}
+	if haveOutputs {
+		g.Outputs = PublicOutputs(outputs)
+	}
+	_ = r.d.journal.SetLastGood(g)
 }
 
 // soak waits the stage's soak (scaled by the time scale), re-reading health at

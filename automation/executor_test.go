@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -707,4 +709,52 @@ func TestSecretsNeverReachTheJournal(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(data), "s3cr3t")
 	assert.NotContains(t, runErr.Error(), "s3cr3t")
+}
+
+// cloudCredentials is a health checker that, like the simulator's, gets credentials
+// from the cloud, and records the outputs it was handed.
+type cloudCredentials struct {
+	*automationtest.FakeHealth
+	mu   sync.Mutex
+	seen map[string]automation.Outputs
+}
+
+func (c *cloudCredentials) CredentialsFromCloud() bool { return true }
+
+func (c *cloudCredentials) Check(ctx context.Context, s automation.StackRef, o automation.Outputs) (automation.HealthReport, error) {
+	c.mu.Lock()
+	c.seen[s.Stack] = o
+	c.mu.Unlock()
+	return c.FakeHealth.Check(ctx, s, o)
+}
+
+func TestNoChangeRolloutReadsNoOutputsWhenTheCloudHasTheCredentials(t *testing.T) {
+	t.Parallel()
+	health := &cloudCredentials{FakeHealth: automationtest.NewFakeHealth(), seen: map[string]automation.Outputs{}}
+	set := envset.Set{Environments: []envset.Environment{{Name: "dev", MaxConcurrency: 2, Waves: [][]string{{"dev-a", "dev-b"}}}}}
+	h := newHarness(t, set, automation.WithHealth(health))
+	for _, s := range []string{"dev-a", "dev-b"} {
+		h.fake.StackOutputs[s] = automation.Outputs{
+			"clusters":    {Value: map[string]any{"east-1": map[string]any{"name": s + "-east-1"}}},
+			"kubeconfigs": {Value: map[string]any{"east-1": "apiVersion: v1 # secret-" + s}, Secret: true},
+		}
+	}
+	_, err := h.rollout(automation.RolloutRequest{})
+	require.NoError(t, err)
+	h.fake.Reset()
+
+	second, err := h.rollout(automation.RolloutRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, automation.RunSucceeded, second.Status)
+	assert.Empty(t, h.fake.Ops(automationtest.OpOutputs), "an unchanged stack's recorded public outputs suffice")
+	for _, s := range []string{"dev-a", "dev-b"} {
+		got := health.seen[s]
+		require.Contains(t, got, "clusters", "the public outputs of its last good update")
+		assert.NotContains(t, got, "kubeconfigs", "secrets are never recorded")
+	}
+	assert.NotContains(t, readJournalFile(t, h.state), "secret-dev", "no secret in the journal")
+	data, err := os.ReadFile(filepath.Join(h.state, "stacks", "dev-a.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "secret-dev", "no secret in the last-good record")
+	assert.Contains(t, string(data), "dev-a-east-1")
 }

@@ -15,6 +15,28 @@ type HealthChecker interface {
 	Check(ctx context.Context, s StackRef, outputs Outputs) (HealthReport, error)
 }
 
+// CloudCredentials is a HealthChecker that gets each cluster's credentials from the
+// cloud itself, as `aws eks update-kubeconfig` or `gcloud container clusters
+// get-credentials` do, when the outputs it is given carry no kubeconfigs. For a stack
+// skipped as unchanged, the deploy program then hands it the public outputs recorded
+// at the stack's last successful update (its state is unchanged since, so they are
+// current) and reads nothing through the Pulumi CLI.
+type CloudCredentials interface {
+	HealthChecker
+	CredentialsFromCloud() bool
+}
+
+// PublicOutputs keeps the outputs that are not secret, as plain values.
+func PublicOutputs(o Outputs) map[string]any {
+	out := map[string]any{}
+	for k, v := range o {
+		if !v.Secret {
+			out[k] = v.Value
+		}
+	}
+	return out
+}
+
 // HealthReport is one reading of a stack's clusters.
 type HealthReport struct {
 	Stack    StackRef        `json:"stack"`

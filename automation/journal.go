@@ -208,6 +208,8 @@ type LastGood struct {
 	Marker   string    `json:"stateMarker"` // the state's marker right after that update
 	RunID    string    `json:"runID"`
 	Finished time.Time `json:"finished"`
+	// Outputs are the stack's outputs after that update, secrets left out.
+	Outputs map[string]any `json:"outputs,omitempty"`
 }
 
 func (s *journalStore) lastGoodPath(stack string) string {

@@ -161,7 +161,7 @@ func (d *Deployer) start(ctx context.Context, j *Journal, stop <-chan struct{}) 
 	if stop == nil {
 		stop = make(chan struct{})
 	}
-	r := &run{d: d, j: j, req: j.Request, stop: stop, outputs: map[string]Outputs{}, markers: map[string]string{}}
+	r := &run{d: d, j: j, req: j.Request, stop: stop, outputs: map[string]Outputs{}, markers: map[string]string{}, same: map[string]bool{}}
 	if err := r.save(); err != nil {
 		return j, err
 	}

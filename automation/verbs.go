@@ -45,7 +45,7 @@ func (d *Deployer) Plan(ctx context.Context, sel Selection) (PlanResult, error) 
 	start := d.o.now()
 	runID := newRunID(start)
 	d.emit(ctx, RunStarted{At: d.at(), RunID: runID, Command: "plan", Plan: plan})
-	r := &run{d: d, j: &Journal{RunID: runID}, outputs: map[string]Outputs{}, markers: map[string]string{}}
+	r := &run{d: d, j: &Journal{RunID: runID}, outputs: map[string]Outputs{}, markers: map[string]string{}, same: map[string]bool{}}
 	res := PlanResult{Plan: plan}
 	errs := d.eachStack(ctx, plan, false, func(st Stage, ref StackRef) (StackPlan, error) {
 		sp := StackPlan{Stack: ref}
@@ -403,7 +403,7 @@ func (d *Deployer) Destroy(ctx context.Context, req DestroyRequest) (DestroyResu
 		return DestroyResult{}, err
 	}
 	defer d.lock.Release()
-	r := &run{d: d, j: j, req: j.Request, stop: make(chan struct{}), outputs: map[string]Outputs{}, markers: map[string]string{}}
+	r := &run{d: d, j: j, req: j.Request, stop: make(chan struct{}), outputs: map[string]Outputs{}, markers: map[string]string{}, same: map[string]bool{}}
 	if err := r.save(); err != nil {
 		return DestroyResult{}, err
 	}

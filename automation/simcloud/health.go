@@ -66,10 +66,21 @@ func NewHealth(c *client.Client, opts ...Option) *Health {
 }
 
 // Check reads every cluster of the stack's outputs fresh.
+//
+// Without a "kubeconfigs" output (the public outputs of an unchanged stack), it takes
+// the clusters from the "clusters" output and each one's credentials from the
+// simulated cloud, as `aws eks update-kubeconfig` takes them from EKS.
 func (h *Health) Check(ctx context.Context, s automation.StackRef, outputs automation.Outputs) (automation.HealthReport, error) {
 	kubeconfigs, err := automation.Kubeconfigs(outputs)
 	if err != nil {
-		return automation.HealthReport{}, err
+		all, ok := outputs["clusters"].Value.(map[string]any)
+		if !ok {
+			return automation.HealthReport{}, err
+		}
+		kubeconfigs = map[string]string{}
+		for name := range all {
+			kubeconfigs[name] = "" // from the cloud, in readCluster
+		}
 	}
 	names := make([]string, 0, len(kubeconfigs))
 	for n := range kubeconfigs {
@@ -135,6 +146,9 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 		return ch, true, nil
 	}
 	if hasKubeAPI(c) {
+		if kubeconfig == "" {
+			kubeconfig = c.Kubeconfig
+		}
 		ch, answered := h.kube.ReadCluster(ctx, name, kubeconfig, desiredPools(st, c))
 		if !answered {
 			if cur := serverOf(c.Kubeconfig); cur != "" && cur != serverOf(kubeconfig) {
@@ -157,6 +171,12 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 	ch.Summary = fmt.Sprintf("%d node(s) Ready in %d pool(s), from the simulated cloud (lite mode: no Kubernetes API)", ready, len(st.PoolsOf(c.ID)))
 	return ch, false, nil
 }
+
+// CredentialsFromCloud says that Check takes credentials from the simulated cloud when
+// the outputs carry none, so that an unchanged stack's public outputs suffice.
+func (h *Health) CredentialsFromCloud() bool { return true }
+
+var _ automation.CloudCredentials = (*Health)(nil)
 
 // findCluster finds the simulated cluster behind the stack's cluster name: by the
 // "clusters" output (its name and region in the cloud), else by its endpoint. where
