@@ -198,7 +198,7 @@ func TestExitCodes(t *testing.T) {
 			setup: func(_ *testing.T, f *fixture) { f.health.SetProblems("dev", "pool dev-spot: 1/3 nodes ready") },
 			args:  []string{"rollout", "--approve", "prod"},
 			code:  exitFailed,
-			want:  []string{"dev          unhealthy: ", "pool dev-spot: 1/3 nodes ready", "failed:      dev:"},
+			want:  []string{"dev          unhealthy, FAILED: ", "pool dev-spot: 1/3 nodes ready", "failed:      dev:"},
 		},
 		{
 			name: "the preview policy stops a replace in prod",

@@ -50,6 +50,7 @@ type runTrack struct {
 	stacks  map[string]*stackTrack
 	cleared []string
 	lastRun time.Time // plain mode: when the running steps were last listed
+	took    time.Duration // this attempt's time, from RunDone (a resumed run started earlier)
 }
 
 type runningStep struct {
@@ -409,6 +410,10 @@ func (p *progress) text(e automation.Event) {
 		if e.SetAside {
 			how = "FAILED (set aside within the failure budget; `flotilla retry` reruns it)"
 		}
+		if e.Step == automation.StepHealth {
+			p.line("    %-*s  unhealthy, %s: %s", w, e.Stack.Stack, how, indent(e.Reason, "      "))
+			break
+		}
 		p.line("    %-*s  %s at %s: %s", w, e.Stack.Stack, how, e.Step, indent(e.Reason, "      "))
 	case automation.Cleared:
 		who := "==>"
@@ -447,10 +452,12 @@ func (p *progress) text(e automation.Event) {
 		if e.Stack != "" {
 			who = fmt.Sprintf("    %-*s ", w, e.Stack)
 		}
-		switch e.Gate {
-		case automation.GateHealth:
+		switch {
+		case e.Gate == automation.GateHealth && e.Stack != "":
+			// StackFailed follows, with the same reason.
+		case e.Gate == automation.GateHealth:
 			p.line("%s unhealthy: %s", who, indent(e.Reason, "      "))
-		case automation.GatePreview:
+		case e.Gate == automation.GatePreview:
 			p.line("%s stopped by the preview policy: %s", who, indent(e.Reason, "      "))
 		default:
 			p.line("%s %s gate refused: %s", who, e.Gate, indent(e.Reason, "      "))
@@ -471,6 +478,7 @@ func (p *progress) text(e automation.Event) {
 		}
 	case automation.RunDone:
 		// finish prints the summary, with what the returned error says.
+		p.run.took = e.Duration
 	}
 }
 
@@ -611,7 +619,11 @@ func (p *progress) summary(res result, status, runID, next string) {
 		head += " " + runID
 	}
 	if res.journal != nil && res.journal.Finished != nil {
-		head += fmt.Sprintf(" %s in %s", status, fmtDur(res.journal.Finished.Sub(res.journal.Started)))
+		took := res.journal.Finished.Sub(res.journal.Started)
+		if p.run.took > 0 {
+			took = p.run.took
+		}
+		head += fmt.Sprintf(" %s in %s", status, fmtDur(took))
 	} else if res.journal == nil && res.err != nil {
 		head += " refused before anything changed"
 	} else {
