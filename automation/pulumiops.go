@@ -241,7 +241,13 @@ func (p *PulumiOps) CancelUpdate(ctx context.Context, s StackRef) error {
 // on other backends it asks the CLI for the last update and the pending operations.
 func (p *PulumiOps) State(ctx context.Context, s StackRef) (StackState, error) {
 	if path, ok := strings.CutPrefix(p.o.Backend, "file://"); ok {
-		return readCheckpoint(filepath.Join(path, ".pulumi", "stacks", p.o.Project, s.Stack+".json"))
+		state, err := readCheckpoint(filepath.Join(path, ".pulumi", "stacks", p.o.Project, s.Stack+".json"))
+		// The file backend rewrites the checkpoint at every step of an update: while the
+		// stack is locked, the update has not finished (it runs, or it was killed).
+		if err == nil && state.LastUpdate != nil && fileLocked(path, p.o.Project, s.Stack) {
+			state.LastUpdate.Result = "in-progress"
+		}
+		return state, err
 	}
 	var state StackState
 	err := p.with(ctx, s, func(st *auto.Stack) error {
@@ -267,6 +273,19 @@ func (p *PulumiOps) State(ctx context.Context, s StackRef) (StackState, error) {
 		return err
 	})
 	return state, err
+}
+
+// fileLocked reports whether a file backend holds a lock on the stack.
+func fileLocked(backend, project, stack string) bool {
+	for _, pattern := range []string{
+		filepath.Join(backend, ".pulumi", "locks", "*", project, stack, "*.json"),
+		filepath.Join(backend, ".pulumi", "locks", stack, "*.json"),
+	} {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readCheckpoint reads a file backend's checkpoint: its hash is the state's marker,

@@ -457,3 +457,33 @@ func spotPool(t *testing.T, f *fleet, cluster string) *cloud.NodePool {
 	require.NotNil(t, found, "no spot pool in %s", cluster)
 	return found
 }
+
+// secrets are what must never leave the process: the passphrase, and every kubeconfig
+// the simulated cloud handed out (and their credentials line by line).
+func (f *fleet) secrets() []string {
+	f.t.Helper()
+	out := []string{simtest.Passphrase}
+	for _, c := range f.sim.State(f.t).Clusters {
+		if c.Kubeconfig == "" {
+			continue
+		}
+		out = append(out, c.Kubeconfig)
+		for _, line := range strings.Split(c.Kubeconfig, "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+			if ok && len(strings.TrimSpace(v)) >= 16 && (strings.Contains(k, "data") || strings.Contains(k, "token") || strings.Contains(k, "password")) {
+				out = append(out, strings.TrimSpace(v))
+			}
+		}
+	}
+	return out
+}
+
+// assertNoSecrets checks that text holds none of the fleet's secrets.
+func (f *fleet) assertNoSecrets(what, text string) {
+	f.t.Helper()
+	for _, s := range f.secrets() {
+		if strings.Contains(text, s) {
+			f.t.Errorf("%s holds a secret (%.24q...)", what, s)
+		}
+	}
+}

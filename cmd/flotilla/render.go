@@ -49,7 +49,7 @@ type runTrack struct {
 	soaking map[string]bool // environments whose soak is running
 	stacks  map[string]*stackTrack
 	cleared []string
-	lastRun time.Time // plain mode: when the running steps were last listed
+	lastRun time.Time     // plain mode: when the running steps were last listed
 	took    time.Duration // this attempt's time, from RunDone (a resumed run started earlier)
 }
 
