@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // StackLock is a Pulumi stack lock as the CLI describes it when it refuses an update.
@@ -74,12 +73,4 @@ func EngineMessage(msg string) string {
 		return strings.TrimSpace(first)
 	}
 	return strings.Join(keep, "; ")
-}
-
-// scaled divides d by a time scale above 1.
-func scaled(d time.Duration, scale float64) time.Duration {
-	if scale > 1 {
-		return time.Duration(float64(d) / scale)
-	}
-	return d
 }

@@ -153,18 +153,47 @@ type RunDone struct {
 	Error    string        `json:"error,omitempty"`
 }
 
-func (RunStarted) Kind() string   { return "run-started" }
+// Kind names the event type in machine-readable output.
+func (RunStarted) Kind() string { return "run-started" }
+
+// Kind implements Event.
 func (StageStarted) Kind() string { return "stage-started" }
-func (WaveStarted) Kind() string  { return "wave-started" }
-func (StepStarted) Kind() string  { return "step-started" }
-func (StepDone) Kind() string     { return "step-done" }
+
+// Kind implements Event.
+func (WaveStarted) Kind() string { return "wave-started" }
+
+// Kind implements Event.
+func (StepStarted) Kind() string { return "step-started" }
+
+// Kind implements Event.
+func (StepDone) Kind() string { return "step-done" }
+
+// Kind implements Event.
 func (EngineOutput) Kind() string { return "engine-output" }
+
+// Kind implements Event.
 func (StackSkipped) Kind() string { return "stack-skipped" }
-func (StackFailed) Kind() string  { return "stack-failed" }
-func (Cleared) Kind() string      { return "cleared" }
-func (GateWaiting) Kind() string  { return "gate-waiting" }
-func (GatePassed) Kind() string   { return "gate-passed" }
-func (GateFailed) Kind() string   { return "gate-failed" }
+
+// Kind implements Event.
+func (StackFailed) Kind() string { return "stack-failed" }
+
+// Kind implements Event.
+func (Cleared) Kind() string { return "cleared" }
+
+// Kind implements Event.
+func (GateWaiting) Kind() string { return "gate-waiting" }
+
+// Kind implements Event.
+func (GatePassed) Kind() string { return "gate-passed" }
+
+// Kind implements Event.
+func (GateFailed) Kind() string { return "gate-failed" }
+
+// Kind implements Event.
 func (SoakProgress) Kind() string { return "soak-progress" }
-func (StageDone) Kind() string    { return "stage-done" }
-func (RunDone) Kind() string      { return "run-done" }
+
+// Kind implements Event.
+func (StageDone) Kind() string { return "stage-done" }
+
+// Kind implements Event.
+func (RunDone) Kind() string { return "run-done" }

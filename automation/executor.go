@@ -285,14 +285,14 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 		}()
 	}
 	wg.Wait()
-	if err := r.halt(ctx, st); err != nil {
+	if err := r.halt(st); err != nil {
 		return err
 	}
 	if r.interrupted(ctx) {
 		return &InterruptedError{RunID: r.j.RunID}
 	}
 	r.healthGate(ctx, st, w, wave)
-	if err := r.halt(ctx, st); err != nil {
+	if err := r.halt(st); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
@@ -303,7 +303,7 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 
 // halt returns the error that stops the run after a wave: a gate refusal, a failure
 // beyond the stage's budget, or an interruption.
-func (r *run) halt(ctx context.Context, st Stage) error {
+func (r *run) halt(st Stage) error {
 	r.mu.Lock()
 	gated := r.gated
 	r.mu.Unlock()
@@ -785,7 +785,7 @@ func (r *run) soak(ctx context.Context, st Stage, sr *StageRecord) error {
 			shown = time.Duration(float64(elapsed) * d.o.timeScale)
 		}
 		d.emit(ctx, SoakProgress{At: d.at(), Environment: st.Environment, Elapsed: min(shown, st.Soak), Soak: st.Soak, Remaining: max(wait-elapsed, 0), Healthy: healthy})
-		if err := r.halt(ctx, st); err != nil {
+		if err := r.halt(st); err != nil {
 			d.emit(ctx, GateFailed{At: d.at(), Environment: st.Environment, Gate: GateSoak, Reason: "unhealthy during the soak"})
 			return err
 		}

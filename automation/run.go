@@ -157,7 +157,7 @@ func (d *Deployer) start(ctx context.Context, j *Journal, stop <-chan struct{}) 
 	if err != nil {
 		return j, err
 	}
-	defer d.lock.Release()
+	defer func() { _ = d.lock.Release() }()
 	if stop == nil {
 		stop = make(chan struct{})
 	}

@@ -47,7 +47,7 @@ func (d *Deployer) Plan(ctx context.Context, sel Selection) (PlanResult, error) 
 	d.emit(ctx, RunStarted{At: d.at(), RunID: runID, Command: "plan", Plan: plan})
 	r := &run{d: d, j: &Journal{RunID: runID}, outputs: map[string]Outputs{}, markers: map[string]string{}, same: map[string]bool{}}
 	res := PlanResult{Plan: plan}
-	errs := d.eachStack(ctx, plan, false, func(st Stage, ref StackRef) (StackPlan, error) {
+	errs := d.eachStack(plan, func(st Stage, ref StackRef) (StackPlan, error) {
 		sp := StackPlan{Stack: ref}
 		if reason, ok := d.skipReason(ctx, r, ref); ok {
 			sp.Skip = reason
@@ -94,9 +94,9 @@ func (d *Deployer) skipReason(ctx context.Context, r *run, ref StackRef) (string
 }
 
 // eachStack runs f on every stack of the plan, in parallel up to each stage's
-// concurrency (stages side by side, or with reverse, one after another from the last
-// wave back), and collects the results in plan order. It returns the errors joined.
-func (d *Deployer) eachStack(ctx context.Context, plan Plan, reverse bool, f func(Stage, StackRef) (StackPlan, error), out *[]StackPlan) error {
+// concurrency (stages side by side: these verbs change nothing), and collects the
+// results in plan order. It returns the errors joined.
+func (d *Deployer) eachStack(plan Plan, f func(Stage, StackRef) (StackPlan, error), out *[]StackPlan) error {
 	refs := plan.Stacks()
 	results := make([]StackPlan, len(refs))
 	errs := make([]error, len(refs))
@@ -305,7 +305,7 @@ func (d *Deployer) Drift(ctx context.Context, sel Selection) (DriftResult, error
 	if err != nil {
 		return DriftResult{}, err
 	}
-	defer d.lock.Release()
+	defer func() { _ = d.lock.Release() }()
 	d.emit(ctx, RunStarted{At: d.at(), RunID: runID, Command: "drift", Plan: plan})
 	if cleared != nil {
 		d.emit(ctx, Cleared{At: d.at(), What: "the fleet lock of a dead run: " + cleared.String()})
@@ -314,7 +314,7 @@ func (d *Deployer) Drift(ctx context.Context, sel Selection) (DriftResult, error
 	var res DriftResult
 	var drifted []string
 	var plans []StackPlan
-	errs := d.eachStack(ctx, plan, false, func(_ Stage, ref StackRef) (StackPlan, error) {
+	errs := d.eachStack(plan, func(_ Stage, ref StackRef) (StackPlan, error) {
 		d.emit(ctx, StepStarted{At: d.at(), Stack: ref, Step: StepPreview})
 		begun := d.o.now()
 		out, err := d.o.ops.Preview(ctx, ref, OpOptions{Refresh: true, ExpectNoChanges: true})
@@ -402,7 +402,7 @@ func (d *Deployer) Destroy(ctx context.Context, req DestroyRequest) (DestroyResu
 	if err != nil {
 		return DestroyResult{}, err
 	}
-	defer d.lock.Release()
+	defer func() { _ = d.lock.Release() }()
 	r := &run{d: d, j: j, req: j.Request, stop: make(chan struct{}), outputs: map[string]Outputs{}, markers: map[string]string{}, same: map[string]bool{}}
 	if err := r.save(); err != nil {
 		return DestroyResult{}, err

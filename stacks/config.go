@@ -377,7 +377,7 @@ func (c Config) networkProblems() []string {
 			case p != p.Masked():
 				out = append(out, fmt.Sprintf("%s: %q has host bits set; did you mean %q?", r.Key(), f.value, p.Masked().String()))
 				continue
-			case spaceErr == nil && !(space.Bits() <= p.Bits() && space.Contains(p.Addr())):
+			case spaceErr == nil && (space.Bits() > p.Bits() || !space.Contains(p.Addr())):
 				out = append(out, fmt.Sprintf("%s: %q lies outside %s:addressSpace %q", r.Key(), f.value, Namespace, c.AddressSpace))
 			}
 			r.Prefix = p

@@ -142,7 +142,8 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 		if c.PlaneError != "" {
 			p += ": " + c.PlaneError
 		}
-		ch.Problems = append(problems, p)
+		problems = append(problems, p)
+		ch.Problems = problems
 		return ch, true, nil
 	}
 	if hasKubeAPI(c) {
@@ -163,11 +164,13 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 				ch.Problems = append(ch.Problems, "the simulated cloud reports "+p+", which the Kubernetes API does not show yet")
 			}
 		}
-		ch.Problems = append(problems, ch.Problems...)
+		problems = append(problems, ch.Problems...)
+		ch.Problems = problems
 		return ch, !answered, nil
 	}
 	pp, ready := poolProblems(st, c)
-	ch.Problems = append(problems, pp...)
+	problems = append(problems, pp...)
+	ch.Problems = problems
 	ch.Summary = fmt.Sprintf("%d node(s) Ready in %d pool(s), from the simulated cloud (lite mode: no Kubernetes API)", ready, len(st.PoolsOf(c.ID)))
 	return ch, false, nil
 }

@@ -49,7 +49,6 @@ type runTrack struct {
 	soaking map[string]bool // environments whose soak is running
 	stacks  map[string]*stackTrack
 	cleared []string
-	lastRun time.Time     // plain mode: when the running steps were last listed
 	took    time.Duration // this attempt's time, from RunDone (a resumed run started earlier)
 }
 
@@ -618,15 +617,16 @@ func (p *progress) summary(res result, status, runID, next string) {
 	if runID != "" {
 		head += " " + runID
 	}
-	if res.journal != nil && res.journal.Finished != nil {
+	switch {
+	case res.journal != nil && res.journal.Finished != nil:
 		took := res.journal.Finished.Sub(res.journal.Started)
 		if p.run.took > 0 {
 			took = p.run.took
 		}
 		head += fmt.Sprintf(" %s in %s", status, fmtDur(took))
-	} else if res.journal == nil && res.err != nil {
+	case res.journal == nil && res.err != nil:
 		head += " refused before anything changed"
-	} else {
+	default:
 		head += " " + status
 	}
 	fmt.Fprintln(w, head)

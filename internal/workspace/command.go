@@ -3,6 +3,7 @@ package workspace
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,7 +88,8 @@ func (c cli) Run(ctx context.Context, workdir string, stdin io.Reader, out, errO
 	cmd.WaitDelay = 10 * time.Second
 	code := -2
 	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err == nil {
 		code = 0
