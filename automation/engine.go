@@ -26,8 +26,10 @@ func (l StackLock) String() string {
 
 // lockRE matches the CLI's description of a lock, e.g.
 //
-//	file:///x/.pulumi/locks/organization/flotilla/dev/1f0c....json: created by root@host (pid 1234) at 2026-12-01T10:00:00Z
-var lockRE = regexp.MustCompile(`(\S+\.json): created by ([^@\s]+)@(\S+) \(pid (\d+)\)(?: at (\S+))?`)
+//	file:///x/.pulumi/locks/organization/flotilla/dev/1f0c....json?no_tmp_dir=true: created by root@host (pid 1234) at 2026-12-01T10:00:00Z
+//
+// The file backend's lock URL may carry a query.
+var lockRE = regexp.MustCompile(`(\S+\.json)(?:\?\S*)?: created by ([^@\s]+)@(\S+) \(pid (\d+)\)(?: at (\S+))?`)
 
 // ParseStackLock reads the lock out of a "the stack is currently locked" error; nil
 // when the message names none.

@@ -566,7 +566,9 @@ func (r *run) clearPending(ctx context.Context, ref StackRef, pending []PendingO
 	for _, p := range imports {
 		imported[p.URN] = p.ID
 	}
-	if _, err := d.o.ops.Refresh(ctx, ref, OpOptions{ImportPending: imports, ClearPending: len(imports) < len(pending)}); err != nil {
+	if _, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
+		return d.o.ops.Refresh(ctx, ref, OpOptions{ImportPending: imports, ClearPending: len(imports) < len(pending)})
+	}); err != nil {
 		return fmt.Errorf("resolving %d pending operation(s): %w", len(pending), err)
 	}
 	var notes []string

@@ -97,6 +97,7 @@ func (p *PulumiOps) with(ctx context.Context, s StackRef, f func(st *auto.Stack)
 type changeCounter struct {
 	ch   chan events.EngineEvent
 	done chan struct{}
+	mu   sync.Mutex
 	res  []ResourceChange
 }
 
@@ -112,15 +113,27 @@ func newChangeCounter() *changeCounter {
 			if m.Type == "pulumi:pulumi:Stack" || m.Type == "pulumi:providers:fleetsim" && string(m.Op) == "same" {
 				continue
 			}
+			c.mu.Lock()
 			c.res = append(c.res, ResourceChange{URN: m.URN, Type: m.Type, Op: string(m.Op)})
+			c.mu.Unlock()
 		}
 	}()
 	return c
 }
 
-// result waits for the stream to end (the SDK closes it) and counts.
+// streamGrace bounds the wait for the event stream once its operation returned: the SDK
+// never closes the stream of a command that failed before the engine started (a stack
+// locked by a dead update, a bad flag).
+const streamGrace = 5 * time.Second
+
+// result waits for the stream to end (the SDK closes it), or streamGrace, and counts.
 func (c *changeCounter) result() OpResult {
-	<-c.done
+	select {
+	case <-c.done:
+	case <-time.After(streamGrace):
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	r := OpResult{Changes: map[string]int{}}
 	for _, x := range c.res {
 		r.Changes[x.Op]++
