@@ -400,7 +400,7 @@ func journalFiles(t *testing.T, state string) map[string]string {
 		if fi.IsDir() && (fi.Name() == "workspaces" || fi.Name() == "state") {
 			return filepath.SkipDir
 		}
-		if !fi.IsDir() {
+		if fi.Mode().IsRegular() {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
