@@ -191,23 +191,23 @@ func (p *PulumiOps) Up(ctx context.Context, s StackRef, o OpOptions) (OpResult, 
 	return res, err
 }
 
-// Refresh runs `pulumi refresh`, importing and clearing pending creates as asked.
+// Refresh runs `pulumi refresh`. With ImportPending or ClearPending it first resolves
+// the state's pending operations: the pending creates the cloud has are adopted into
+// the state (as resources with the cloud's IDs), every other pending operation is
+// dropped, and the refresh then reads each resource's real state from its provider.
+// The CLI's own --import-pending-creates marks them importing, which the engine of the
+// pinned CLI never completes; editing the deployment does what it means.
 func (p *PulumiOps) Refresh(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
 	var res OpResult
 	err := p.with(ctx, s, func(st *auto.Stack) error {
+		if len(o.ImportPending) > 0 || o.ClearPending {
+			if err := resolvePending(ctx, st, o.ImportPending); err != nil {
+				return fmt.Errorf("resolving pending operations: %w", err)
+			}
+		}
 		c := newChangeCounter()
 		w := progressWriter(o.Progress)
 		opts := []optrefresh.Option{optrefresh.EventStreams(c.ch), optrefresh.ProgressStreams(w), optrefresh.ErrorProgressStreams(w)}
-		if len(o.ImportPending) > 0 {
-			var pc []optrefresh.PendingCreate
-			for _, x := range o.ImportPending {
-				pc = append(pc, optrefresh.PendingCreate{URN: x.URN, ID: x.ID})
-			}
-			opts = append(opts, optrefresh.ImportPendingCreates(pc))
-		}
-		if o.ClearPending {
-			opts = append(opts, optrefresh.ClearPendingCreates())
-		}
 		if o.ExpectNoChanges {
 			opts = append(opts, optrefresh.ExpectNoChanges())
 		}
@@ -217,6 +217,65 @@ func (p *PulumiOps) Refresh(ctx context.Context, s StackRef, o OpOptions) (OpRes
 		return err
 	})
 	return res, err
+}
+
+// resolvePending edits the stack's deployment: pending creates listed in adopt become
+// resources with the given IDs; every pending operation is then removed.
+func resolvePending(ctx context.Context, st *auto.Stack, adopt []PendingCreate) error {
+	dep, err := st.Export(ctx)
+	if err != nil {
+		return err
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(dep.Deployment, &d); err != nil {
+		return err
+	}
+	var pending []struct {
+		Type     string         `json:"type"`
+		Resource map[string]any `json:"resource"`
+	}
+	if raw, ok := d["pending_operations"]; ok && len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &pending); err != nil {
+			return err
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	var resources []map[string]any
+	if raw, ok := d["resources"]; ok && len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &resources); err != nil {
+			return err
+		}
+	}
+	ids := map[string]string{}
+	for _, a := range adopt {
+		ids[a.URN] = a.ID
+	}
+	for _, op := range pending {
+		urn, _ := op.Resource["urn"].(string)
+		id, ok := ids[urn]
+		if op.Type != "creating" || !ok {
+			continue
+		}
+		r := op.Resource
+		r["id"] = id
+		if _, ok := r["outputs"]; !ok {
+			// The refresh replaces these with what the provider reads.
+			r["outputs"] = r["inputs"]
+		}
+		resources = append(resources, r)
+	}
+	if d["resources"], err = json.Marshal(resources); err != nil {
+		return err
+	}
+	delete(d, "pending_operations")
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	dep.Deployment = raw
+	return st.Import(ctx, dep)
 }
 
 // Outputs reads the stack's outputs, secrets included (they never leave the process).

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/daemon"
@@ -33,5 +34,19 @@ func run() error {
 			return nil
 		}
 	}
+	go exitWithEngine(os.Getppid(), time.Second)
 	return provider.Main()
+}
+
+// exitWithEngine ends the plugin once the engine that started it is gone: the process
+// is then reparented, and its parent's PID changes. The SDK's own check of the engine
+// runs only every few minutes, so a killed deploy program would otherwise leave its
+// plugins behind.
+func exitWithEngine(engine int, every time.Duration) {
+	for range time.Tick(every) {
+		if os.Getppid() != engine {
+			fmt.Fprintln(os.Stderr, "pulumi-resource-fleetsim: the engine that started this plugin is gone; exiting")
+			os.Exit(0)
+		}
+	}
 }
