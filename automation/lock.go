@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -177,11 +179,25 @@ func (l *fleetLock) Clear() (*LockHolder, error) {
 	return h, nil
 }
 
-// pidAlive reports whether a process with this PID exists on this host.
+// pidAlive reports whether a process with this PID runs on this host. A zombie (a
+// process that exited and that nobody has reaped yet, as the CLI of a killed run is
+// until init reaps it) does not run.
 func pidAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses; the state follows
+	// the last ')'.
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
 }
