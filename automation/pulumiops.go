@@ -316,10 +316,22 @@ func (p *PulumiOps) State(ctx context.Context, s StackRef) (StackState, error) {
 		state, err := readCheckpoint(filepath.Join(path, ".pulumi", "stacks", p.o.Project, s.Stack+".json"))
 		// The file backend rewrites the checkpoint at every step of an update: while the
 		// stack is locked, the update has not finished (it runs, or it was killed).
-		if err == nil && state.LastUpdate != nil && fileLocked(path, p.o.Project, s.Stack) {
+		if err != nil || state.LastUpdate == nil {
+			return state, err
+		}
+		// The checkpoint is rewritten at every step of an update, so it alone cannot tell
+		// a finished update from one killed between two steps. The history entry can:
+		// the CLI writes it when the update ends, with its result.
+		if h, ok := lastHistory(filepath.Join(path, ".pulumi", "history", p.o.Project, s.Stack), s.Stack); ok {
+			state.LastUpdate.Kind, state.LastUpdate.Result = h.Kind, h.Result
+			state.LastUpdate.Started, state.LastUpdate.Ended = h.Started, h.Ended
+		} else {
+			state.LastUpdate.Result = "unknown"
+		}
+		if fileLocked(path, p.o.Project, s.Stack) {
 			state.LastUpdate.Result = "in-progress"
 		}
-		return state, err
+		return state, nil
 	}
 	var state StackState
 	err := p.with(ctx, s, func(st *auto.Stack) error {
@@ -358,6 +370,37 @@ func fileLocked(backend, project, stack string) bool {
 		}
 	}
 	return false
+}
+
+// lastHistory reads the newest history entry of a stack on a file backend: files named
+// <stack>-<unix nanoseconds>.history.json, holding the update's kind, result, and start
+// and end times in unix seconds.
+func lastHistory(dir, stack string) (UpdateInfo, bool) {
+	files, _ := filepath.Glob(filepath.Join(dir, stack+"-*.history.json"))
+	newest, newestAt := "", int64(-1)
+	for _, f := range files {
+		n := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), stack+"-"), ".history.json")
+		if at, err := strconv.ParseInt(n, 10, 64); err == nil && at > newestAt {
+			newest, newestAt = f, at
+		}
+	}
+	if newest == "" {
+		return UpdateInfo{}, false
+	}
+	data, err := os.ReadFile(newest)
+	if err != nil {
+		return UpdateInfo{}, false
+	}
+	var h struct {
+		Kind      string `json:"kind"`
+		Result    string `json:"result"`
+		StartTime int64  `json:"startTime"`
+		EndTime   int64  `json:"endTime"`
+	}
+	if json.Unmarshal(data, &h) != nil || h.Kind == "" {
+		return UpdateInfo{}, false
+	}
+	return UpdateInfo{Kind: h.Kind, Result: h.Result, Started: time.Unix(h.StartTime, 0), Ended: time.Unix(h.EndTime, 0)}, true
 }
 
 // readCheckpoint reads a file backend's checkpoint: its hash is the state's marker,
