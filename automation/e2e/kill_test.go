@@ -62,7 +62,9 @@ func TestKilledRolloutResumes(t *testing.T) {
 			case <-time.After(at):
 			}
 			require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-			<-exited
+			if err := <-exited; err == nil {
+				t.Fatalf("the rollout exited cleanly although it was killed after %s", at)
+			}
 			output := func() string { data, _ := os.ReadFile(out.Name()); return string(data) }
 			t.Cleanup(func() {
 				if t.Failed() {

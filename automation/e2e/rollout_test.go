@@ -112,10 +112,10 @@ func assertPromotionOrder(t *testing.T, events []automation.Event) {
 	approved := gate("prod", automation.GateApproval, "")
 
 	for _, s := range eventsOf[automation.StepStarted](events) {
-		switch {
-		case s.Stack.Environment == "staging":
+		switch s.Stack.Environment {
+		case "staging":
 			assert.True(t, s.Time.After(devHealthy), "staging's %s started at %v, before dev's health gate passed at %v", s.Step, s.Time, devHealthy)
-		case s.Stack.Environment == "prod":
+		case "prod":
 			assert.True(t, s.Time.After(stagingHealthy) && s.Time.After(stagingSoaked),
 				"%s's %s started at %v, before staging's gates passed (health %v, soak %v)", s.Stack, s.Step, s.Time, stagingHealthy, stagingSoaked)
 			assert.True(t, s.Time.After(approved), "%s's %s started before prod's approval", s.Stack, s.Step)
