@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -133,6 +134,16 @@ func simOptions(project string) ([]automation.Option, error) {
 	c, err := client.New(client.Options{Home: home, AutoStart: os.Getenv(client.EnvAddr) == ""})
 	if err != nil {
 		return nil, fmt.Errorf("the simulator's client: %w", err)
+	}
+	if _, err := os.Stat(home); err == nil {
+		// A simulator stopped since the last run restarts its control planes when it
+		// comes back; wait for them, so that the first refresh does not meet an API
+		// that is still starting.
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		if _, err := simcloud.WaitForPlanes(ctx, c, 60*time.Second); err != nil {
+			return nil, fmt.Errorf("the simulator in %s: %w", home, err)
+		}
 	}
 	return []automation.Option{
 		automation.WithEnv(map[string]string{"FLEETSIM_HOME": home}),
