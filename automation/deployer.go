@@ -53,6 +53,8 @@ type options struct {
 	soakChecks  int
 	programHash string
 	now         func() time.Time
+	versions    VersionSource
+	catalog     VersionCatalog
 }
 
 // Option configures a Deployer.
