@@ -296,6 +296,16 @@ func (c *Client) DeleteNodePool(ctx context.Context, id string) error {
 	return err
 }
 
+// OfferedVersions returns the Kubernetes minors region offers now, oldest first, with
+// the unoffer faults in force taken into account.
+func (c *Client) OfferedVersions(ctx context.Context, region string) ([]string, error) {
+	var resp cloud.OfferedVersionsResponse
+	if err := c.do(ctx, http.MethodGet, "/v1/regions/"+url.PathEscape(region)+"/versions", nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Versions, nil
+}
+
 // SpotShortage injects a spot shortage in region, or in one zone of it.
 func (c *Client) SpotShortage(ctx context.Context, region, zone string) error {
 	return c.do(ctx, http.MethodPost, "/v1/faults/spot-shortage", cloud.SpotShortage{Region: region, Zone: zone}, nil)

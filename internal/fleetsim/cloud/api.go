@@ -33,6 +33,15 @@ type ClearFaultsResponse struct {
 	Cleared int `json:"cleared"`
 }
 
+// OfferedVersionsResponse lists the Kubernetes minors a region offers now, oldest
+// first, as GKE's serverConfig lists a location's valid versions.
+type OfferedVersionsResponse struct {
+	Region   string   `json:"region"`
+	Versions []string `json:"versions"`
+	// Default is the version a new cluster gets when it asks for none.
+	Default string `json:"default"`
+}
+
 // ErrorResponse carries an API error.
 type ErrorResponse struct {
 	Error *Error `json:"error"`

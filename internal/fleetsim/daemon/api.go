@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
@@ -131,6 +132,19 @@ func (d *Daemon) routes() http.Handler {
 		})
 	}))
 	mux.HandleFunc("GET /v1/operations/{id}", cloudAPI(d.operation))
+	mux.HandleFunc("GET /v1/regions/{region}/versions", cloudAPI(func(w http.ResponseWriter, r *http.Request) {
+		region := r.PathValue("region")
+		if !cloud.IsRegion(region) {
+			writeErr(w, cloud.Errorf(cloud.NotFound, "%q is not a region of the simulated cloud (regions: %s)", region, strings.Join(cloud.Regions(), ", ")))
+			return
+		}
+		st, _ := d.snapshot()
+		vs := st.OfferedVersions(region)
+		if vs == nil {
+			vs = []string{} // every version unoffered: an empty list, not null
+		}
+		writeJSON(w, http.StatusOK, cloud.OfferedVersionsResponse{Region: region, Versions: vs, Default: cloud.DefaultVersion})
+	}))
 
 	// Faults and out-of-band changes are the operator's console: never throttled.
 	mux.HandleFunc("POST /v1/faults/spot-shortage", func(w http.ResponseWriter, r *http.Request) {

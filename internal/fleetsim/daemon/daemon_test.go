@@ -502,6 +502,39 @@ func TestDriftAndFaultsAreInstant(t *testing.T) {
 	assert.ErrorContains(t, r.c.SpotShortage(ctx, "mars-1", ""), `"mars-1" is not a region`)
 }
 
+func TestOfferedVersionsFollowTheUnofferFaults(t *testing.T) {
+	t.Parallel()
+	r := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+
+	east, err := r.c.OfferedVersions(ctx, "sim-east-1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.29", "1.30", "1.31", "1.32", "1.33", "1.34"}, east)
+	eu, err := r.c.OfferedVersions(ctx, "sim-eu-1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.29", "1.30", "1.31", "1.32", "1.33"}, eu, "the newest minor has not reached sim-eu-1")
+
+	require.NoError(t, r.c.Unoffer(ctx, "sim-east-1", "1.32"))
+	east, err = r.c.OfferedVersions(ctx, "sim-east-1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1.29", "1.30", "1.31", "1.33", "1.34"}, east)
+	eu, err = r.c.OfferedVersions(ctx, "sim-eu-1")
+	require.NoError(t, err)
+	assert.Contains(t, eu, "1.32", "a fault in one region leaves the others alone")
+
+	for _, v := range []string{"1.29", "1.30", "1.31", "1.33", "1.34"} {
+		require.NoError(t, r.c.Unoffer(ctx, "sim-east-1", v))
+	}
+	east, err = r.c.OfferedVersions(ctx, "sim-east-1")
+	require.NoError(t, err)
+	assert.NotNil(t, east)
+	assert.Empty(t, east)
+
+	_, err = r.c.OfferedVersions(ctx, "mars-1")
+	assert.True(t, cloud.IsNotFound(err), "%v", err)
+	assert.ErrorContains(t, err, `"mars-1" is not a region of the simulated cloud`)
+}
+
 func TestDurationsFromEnv(t *testing.T) {
 	t.Setenv(daemon.EnvClusterCreate, "3s")
 	t.Setenv(daemon.EnvPoolCreate, "200ms")
