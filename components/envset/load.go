@@ -14,7 +14,8 @@ import (
 // The keys an environments file may use; anything else is a mistake worth reporting.
 var (
 	fileKeys        = []string{"environments"}
-	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "maxFailures", "account", "stacks", "waves"}
+	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "maxFailures", "account", "stacks", "waves", "maintenanceWindow"}
+	windowKeys      = []string{"days", "start", "duration"}
 )
 
 // Load reads a Set from a YAML file and validates it. Durations are Go duration
@@ -32,9 +33,12 @@ var (
 //	    maxFailures: 0
 //	    account: "222222222222"
 //	    waves: [[prod-canary], [prod-east, prod-eu]]
+//	    maintenanceWindow: {days: [sat, sun], start: "02:00", duration: 4h}
 //
 // An environment lists its stacks in waves, or as a plain "stacks" list (one wave); with
-// neither it has one stack named after it.
+// neither it has one stack named after it. A maintenanceWindow (UTC) is when upgrade
+// steps may start: on the listed days (mon … sun; every day without days), from start
+// ("HH:MM") for duration (at most 24h, past midnight if need be). Without one, any time.
 func Load(path string) (Set, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -146,6 +150,10 @@ func parseEnvironment(node *yaml.Node, index int) (Environment, []error) {
 				continue
 			}
 			env.Soak = d
+		case "maintenanceWindow":
+			w, errs := parseWindow(value, at+".maintenanceWindow")
+			env.MaintenanceWindow = w
+			problems = append(problems, errs...)
 		default:
 			problems = append(problems, unknownField(key, at, environmentKeys))
 		}
@@ -156,6 +164,47 @@ func parseEnvironment(node *yaml.Node, index int) (Environment, []error) {
 		}
 	}
 	return env, problems
+}
+
+// parseWindow decodes an environment's maintenanceWindow, reporting every problem with
+// its line.
+func parseWindow(node *yaml.Node, at string) (*Window, []error) {
+	if node.Kind != yaml.MappingNode {
+		return nil, []error{fmt.Errorf("line %d: %s must be a mapping such as {days: [sat, sun], start: \"02:00\", duration: 4h}", node.Line, at)}
+	}
+	var problems []error
+	var days []string
+	var start, duration string
+	hasDays := false
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		var into any
+		switch key.Value {
+		case "days":
+			into, hasDays = &days, true
+		case "start":
+			into = &start
+		case "duration":
+			into = &duration
+		default:
+			problems = append(problems, unknownField(key, at, windowKeys))
+			continue
+		}
+		if err := value.Decode(into); err != nil {
+			problems = append(problems, fmt.Errorf("line %d: %s.%s: %s", value.Line, at, key.Value, decodeMessage(err)))
+			if key.Value == "days" {
+				hasDays = false // reported; do not also call it empty
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	w, errs := newWindow(days, start, duration, hasDays)
+	for _, e := range errs {
+		problems = append(problems, fmt.Errorf("line %d: %s: %w", node.Line, at, e))
+	}
+	return w, problems
 }
 
 func unknownField(key *yaml.Node, at string, known []string) error {

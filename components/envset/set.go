@@ -54,6 +54,9 @@ type Environment struct {
 	// and be set aside (for a later retry) while the rollout goes on. Zero stops the
 	// rollout at the first failure.
 	MaxFailures int
+	// MaintenanceWindow is when upgrade steps may start in the environment; nil means
+	// any time.
+	MaintenanceWindow *Window
 	// Waves are the environment's stacks in the order they roll out: every stack of a
 	// wave before any of the next, up to MaxConcurrency at once within a wave. Empty
 	// means one wave of one stack named after the environment.
@@ -169,8 +172,8 @@ func checkDNSLabel(s string) error {
 // Validate reports every problem in the set at once, each naming its environment: an
 // empty set, missing, malformed or duplicate names, MaxConcurrency below 1, a negative
 // Soak, and a production environment (Protected, or named "prod" or "production") that
-// shares its Account with a non-production one, a negative MaxFailures, an empty wave,
-// and a stack listed twice or under two environments. An empty Account is not compared.
+// shares its Account with a non-production one, a negative MaxFailures, an invalid
+// MaintenanceWindow, an empty wave, and a stack listed twice or under two environments. An empty Account is not compared.
 func (s Set) Validate() error {
 	if len(s.Environments) == 0 {
 		return errors.New("the environment set is empty: define at least one environment, e.g. dev, staging and prod")
@@ -200,6 +203,9 @@ func (s Set) Validate() error {
 		}
 		if e.MaxFailures < 0 {
 			problems = append(problems, fmt.Errorf("%s: maxFailures is %d; it must not be negative", who, e.MaxFailures))
+		}
+		for _, p := range e.MaintenanceWindow.problems() {
+			problems = append(problems, fmt.Errorf("%s: maintenanceWindow: %w", who, p))
 		}
 		for w, wave := range e.Waves {
 			if len(wave) == 0 {

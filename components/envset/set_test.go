@@ -188,7 +188,7 @@ func TestLoad(t *testing.T) {
 		{
 			name: "unknown field in an environment",
 			file: "environments:\n  - name: dev\n    maxConcurrency: 1\n    soakTime: 10m\n",
-			errs: []string{`line 4: unknown field "environments[0].soakTime"`, `environment "dev"`, "known fields: account, maxConcurrency"},
+			errs: []string{`line 4: unknown field "environments[0].soakTime"`, `environment "dev"`, "known fields: account, maintenanceWindow, maxConcurrency"},
 		},
 		{
 			name: "unknown top-level field",
