@@ -24,6 +24,17 @@ const (
 	autoscalerAccount      = "cluster-autoscaler"
 )
 
+// eksSupportType is the EKS cluster's upgrade policy. With STANDARD, EKS upgrades a
+// control plane on its own when its minor reaches the end of standard support, which
+// would compete with Flotilla's rollout; with EXTENDED the cluster stays on its minor
+// and enters extended support instead
+// (https://docs.aws.amazon.com/eks/latest/userguide/view-upgrade-policy.html). The cost:
+// a cluster in extended support is billed $0.60 per cluster-hour instead of $0.10
+// (https://aws.amazon.com/eks/pricing/), so a fleet that lags the EKS calendar pays
+// six times the control-plane price until Flotilla upgrades it. A cluster merely set to
+// EXTENDED and still in standard support pays the standard price.
+const eksSupportType = "EXTENDED"
+
 // eksLogTypes are the control-plane logs an EKS cluster sends to CloudWatch: all of them.
 var eksLogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 
@@ -82,6 +93,14 @@ func NodeGroupLaunchTemplate(lt *ec2.LaunchTemplate) *eks.NodeGroupLaunchTemplat
 	return &eks.NodeGroupLaunchTemplateArgs{Id: lt.ID(), Version: pulumi.Sprintf("%d", lt.LatestVersion)}
 }
 
+// NodeGroupUpdateConfig is how every Flotilla node group rolls its nodes in an update,
+// an upgrade included: one node unavailable at a time. EKS launches the new nodes before
+// it drains the old ones, so one at a time keeps the group's capacity
+// (https://docs.aws.amazon.com/eks/latest/userguide/managed-node-update-behavior.html).
+func NodeGroupUpdateConfig() *eks.NodeGroupUpdateConfigArgs {
+	return &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(1)}
+}
+
 type awsBackend struct{}
 
 // awsNetwork is a cluster's VPC: per zone, a public subnet (load balancers, NAT), a
@@ -138,6 +157,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			ServiceIpv4Cidr: pulumi.String(s.network.ServiceCIDR),
 		},
 		EnabledClusterLogTypes: pulumi.ToStringArray(eksLogTypes),
+		UpgradePolicy:          &eks.ClusterUpgradePolicyArgs{SupportType: pulumi.String(eksSupportType)},
 		AccessConfig: &eks.ClusterAccessConfigArgs{
 			AuthenticationMode:                      pulumi.String("API_AND_CONFIG_MAP"),
 			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
@@ -159,6 +179,15 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	c.Name = cl.Name
 	c.Endpoint = cl.Endpoint
 	c.Version = cl.Version
+	c.AutoUpgrade = cl.UpgradePolicy.SupportType().ApplyT(func(t *string) string {
+		return autoUpgrade("EKS support type", deref(t), eksSupportType)
+	}).(pulumi.StringOutput)
+	// A node group takes a minor ("1.31"); following the cluster's version output, it is
+	// updated after the control plane.
+	c.NodePoolVersion = cl.Version
+	if s.nodeVersion != s.version {
+		c.NodePoolVersion = pulumi.String(s.nodeVersion)
+	}
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,
@@ -190,7 +219,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		NodeGroupName: pulumi.String(SystemPoolName),
 		NodeRoleArn:   nodeRole.Arn,
 		SubnetIds:     net.privateIDs,
-		Version:       cl.Version,
+		Version:       c.NodePoolVersion,
 		CapacityType:  pulumi.String("ON_DEMAND"),
 		InstanceTypes: pulumi.StringArray{pulumi.String(s.system.InstanceType)},
 		ScalingConfig: &eks.NodeGroupScalingConfigArgs{
@@ -200,7 +229,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		},
 		Labels:         pulumi.ToStringMap(systemLabels()),
 		LaunchTemplate: NodeGroupLaunchTemplate(lt),
-		UpdateConfig:   &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(1)},
+		UpdateConfig:   NodeGroupUpdateConfig(),
 		Tags:           pulumi.ToStringMap(s.cloudTags),
 	}, append(opts,
 		pulumi.DependsOn(c.AWS.NodeDependencies),
@@ -210,6 +239,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if err != nil {
 		return fmt.Errorf("system node group: %w", err)
 	}
+	c.NodeVersion = system.Version.ApplyT(k8sMinor).(pulumi.StringOutput)
 
 	return newEKSAutoscaler(ctx, c, s, cl, system, opts, kubeOpts)
 }

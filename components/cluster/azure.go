@@ -25,6 +25,19 @@ type AzureCluster struct {
 	Subnet *network.Subnet
 }
 
+// aksUpgradeChannel "none" leaves the cluster's minor to Flotilla: AKS upgrades nothing
+// on its own (https://learn.microsoft.com/azure/aks/auto-upgrade-cluster).
+const aksUpgradeChannel = "none"
+
+// AgentPoolUpgradeSettings is how every Flotilla AKS agent pool rolls its nodes in an
+// upgrade: a third of the pool's nodes are added before old ones are drained, the value
+// AKS recommends for production pools; without it AKS surges one node at a time in the
+// API version the provider pins (2023-04-01)
+// (https://learn.microsoft.com/azure/aks/upgrade-aks-node-pools-rolling#customize-node-surge).
+func AgentPoolUpgradeSettings() *containerservice.AgentPoolUpgradeSettingsArgs {
+	return &containerservice.AgentPoolUpgradeSettingsArgs{MaxSurge: pulumi.String("33%")}
+}
+
 type azureBackend struct{}
 
 func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
@@ -94,7 +107,8 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 				Type:                pulumi.String("VirtualMachineScaleSets"),
 				OsType:              pulumi.String("Linux"),
 				VmSize:              pulumi.String(s.system.InstanceType),
-				OrchestratorVersion: pulumi.String(s.version),
+				OrchestratorVersion: pulumi.String(s.nodeVersion),
+				UpgradeSettings:     AgentPoolUpgradeSettings(),
 				EnableAutoScaling:   pulumi.Bool(true),
 				Count:               pulumi.Int(s.system.MinSize),
 				MinCount:            pulumi.Int(s.system.MinSize),
@@ -121,7 +135,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			MaxNodeProvisionTime:     pulumi.String(autoscalerDuration(s.maxNodeProvisionTime)),
 		},
 		// Flotilla's rollout owns upgrades.
-		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String("none")},
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(aksUpgradeChannel)},
 		OidcIssuerProfile:  &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
 		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
 			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
@@ -150,6 +164,28 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	c.Name = aks.Name
 	c.Endpoint = pulumi.Sprintf("https://%s:443", aks.Fqdn)
 	c.Version = aks.KubernetesVersion.ApplyT(func(v *string) string { return k8sMinor(deref(v)) }).(pulumi.StringOutput)
+	c.NodeVersion = aks.AgentPoolProfiles.ApplyT(func(pools []containerservice.ManagedClusterAgentPoolProfileResponse) string {
+		for _, p := range pools {
+			if p.Name != SystemPoolName {
+				continue
+			}
+			// What the pool runs; orchestratorVersion is what was asked for.
+			if p.CurrentOrchestratorVersion != "" {
+				return k8sMinor(p.CurrentOrchestratorVersion)
+			}
+			return k8sMinor(deref(p.OrchestratorVersion))
+		}
+		return ""
+	}).(pulumi.StringOutput)
+	c.AutoUpgrade = aks.AutoUpgradeProfile.UpgradeChannel().ApplyT(func(ch *string) string {
+		return autoUpgrade("AKS upgrade channel", deref(ch), aksUpgradeChannel)
+	}).(pulumi.StringOutput)
+	// An agent pool takes a minor ("1.31"); following the cluster's version output, it
+	// is updated after the control plane.
+	c.NodePoolVersion = aks.KubernetesVersion
+	if s.nodeVersion != s.version {
+		c.NodePoolVersion = pulumi.String(s.nodeVersion)
+	}
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,

@@ -15,7 +15,8 @@ const TypeToken = "flotilla:cluster:Cluster"
 // the resources it registers.
 type backend interface {
 	// provision registers the cloud's resources as children of c and sets its outputs
-	// (Name, Endpoint, Version, Kubeconfig, KubeProvider, Provider and the cloud's handle).
+	// (Name, Endpoint, Version, NodeVersion, AutoUpgrade, Kubeconfig, KubeProvider,
+	// NodePoolVersion, Provider and the cloud's handle).
 	provision(ctx *pulumi.Context, c *Cluster, s *spec) error
 }
 
@@ -51,10 +52,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("cluster %q (%s/%s): %w", name, s.cloud, s.region, err)
 	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"name":       c.Name,
-		"endpoint":   c.Endpoint,
-		"version":    c.Version,
-		"kubeconfig": c.Kubeconfig,
+		"name":        c.Name,
+		"endpoint":    c.Endpoint,
+		"version":     c.Version,
+		"nodeVersion": c.NodeVersion,
+		"autoUpgrade": c.AutoUpgrade,
+		"kubeconfig":  c.Kubeconfig,
 	}); err != nil {
 		return nil, fmt.Errorf("cluster %q: register outputs: %w", name, err)
 	}

@@ -18,11 +18,30 @@
 //     expander and balanced similar node groups. The kubeconfig runs `aws eks get-token`.
 //   - GCP: a VPC-native network and subnetwork with pod and service ranges, Cloud NAT, a
 //     node service account, and a regional GKE cluster without its default pool, pinned
-//     to Version outside release channels, with workload identity and a system pool. The
+//     to Version outside release channels, with workload identity and a system pool. A
+//     pool lagging its control plane runs the newest patch of NodeVersion GKE offers. The
 //     kubeconfig runs gke-gcloud-auth-plugin.
 //   - Azure: a resource group, a virtual network and node subnet, and an AKS cluster at
 //     Version with a system-mode pool, Azure CNI overlay, a system-assigned identity and
 //     an autoscaler profile whose expander is the priority expander.
+//
+// # Versions and upgrades
+//
+// Version is the control plane's Kubernetes minor and NodeVersion the minor of every
+// node pool on the cluster: the system pool, and the spot pools and fallbacks of package
+// spotpool, which take Cluster.NodePoolVersion. NodeVersion defaults to Version; it is
+// never newer, and at most MaxNodeSkew minors older (3 on EKS and the simulator, 2 on
+// GKE and AKS). Nodes at the control plane's minor follow its version output, so an
+// update that moves both upgrades the control plane first.
+//
+// Flotilla owns upgrades, so no cloud moves a minor on its own: EKS clusters use the
+// EXTENDED upgrade policy (no automatic upgrade at the end of standard support, at the
+// price of extended support once a minor reaches it), GKE clusters are in no release
+// channel and their node pools do not auto-upgrade (GKE still upgrades a minor at its
+// end of life), and AKS clusters have the upgrade channel "none". Cluster.AutoUpgrade
+// reads the setting back from the cluster's resource: AutoUpgradeNone, or what would
+// compete with Flotilla. Node pools roll one node at a time: EKS node groups with one
+// unavailable, GKE pools surging one node with none unavailable, AKS pools surging 33%.
 //
 // On AWS and Azure the cluster owns the priority expander's ConfigMap
 // (PriorityExpanderConfigMap): it ranks every spot group above every fallback group by

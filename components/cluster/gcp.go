@@ -41,6 +41,26 @@ type GCPCluster struct {
 	NodeServiceAccount *serviceaccount.Account
 }
 
+// gkeNoChannel keeps a GKE cluster out of release channels, so that GKE never moves its
+// minor on a channel's schedule, and its node pools set autoUpgrade false
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels#no_channel).
+// Even so GKE upgrades a control plane whose minor reaches its end of life
+// (https://cloud.google.com/kubernetes-engine/versioning), and "no channel" is deprecated
+// for new projects: Flotilla has to upgrade GKE clusters before their minor's end of life.
+const gkeNoChannel = "UNSPECIFIED"
+
+// NodePoolUpgradeSettings is how every Flotilla GKE node pool rolls its nodes in an
+// upgrade: a surge upgrade, one new node before one old node goes
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pool-upgrade-strategies#surge),
+// so that the pool never has fewer nodes than it had.
+func NodePoolUpgradeSettings() *container.NodePoolUpgradeSettingsArgs {
+	return &container.NodePoolUpgradeSettingsArgs{
+		Strategy:       pulumi.String("SURGE"),
+		MaxSurge:       pulumi.Int(1),
+		MaxUnavailable: pulumi.Int(0),
+	}
+}
+
 type gcpBackend struct{}
 
 func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
@@ -121,7 +141,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		NodeLocations:    pulumi.ToStringArray(s.zones),
 		MinMasterVersion: pulumi.String(s.version),
 		// No release channel: Flotilla's rollout owns upgrades, not GKE's channels.
-		ReleaseChannel:        &container.ClusterReleaseChannelArgs{Channel: pulumi.String("UNSPECIFIED")},
+		ReleaseChannel:        &container.ClusterReleaseChannelArgs{Channel: pulumi.String(gkeNoChannel)},
 		RemoveDefaultNodePool: pulumi.Bool(true),
 		InitialNodeCount:      pulumi.Int(1),
 		// The default pool lives only while the cluster is created; even so it runs as
@@ -151,22 +171,32 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return fmt.Errorf("gke cluster: %w", err)
 	}
 
-	if _, err := container.NewNodePool(ctx, s.name+"-system", &container.NodePoolArgs{
+	// Nodes at the control plane's minor run its exact version, and follow it through
+	// an upgrade. A pool that lags runs the newest patch of its minor that GKE offers in
+	// the region: the provider sees spurious diffs for a fuzzy "1.30"
+	// (container.NodePool's version, and google_container_engine_versions'
+	// version_prefix), so a step may also move a lagging pool's patch.
+	c.NodePoolVersion = gke.MasterVersion
+	if s.nodeVersion != s.version {
+		c.NodePoolVersion = container.GetEngineVersionsOutput(ctx, container.GetEngineVersionsOutputArgs{
+			Location:      pulumi.String(s.region),
+			VersionPrefix: pulumi.String(s.nodeVersion + "."),
+		}, pulumi.Provider(p)).LatestNodeVersion()
+	}
+	system, err := container.NewNodePool(ctx, s.name+"-system", &container.NodePoolArgs{
 		Name:             pulumi.String(SystemPoolName),
 		Cluster:          gke.Name,
 		Location:         pulumi.String(s.region),
 		NodeLocations:    pulumi.ToStringArray(s.zones),
-		Version:          gke.MasterVersion,
+		Version:          c.NodePoolVersion,
 		InitialNodeCount: pulumi.Int(perZone(s.system.MinSize, len(s.zones))),
 		Autoscaling: &container.NodePoolAutoscalingArgs{
 			TotalMinNodeCount: pulumi.Int(s.system.MinSize),
 			TotalMaxNodeCount: pulumi.Int(s.system.MaxSize),
 			LocationPolicy:    pulumi.String("BALANCED"),
 		},
-		Management: &container.NodePoolManagementArgs{
-			AutoRepair:  pulumi.Bool(true),
-			AutoUpgrade: pulumi.Bool(false),
-		},
+		Management:      NodePoolManagement(),
+		UpgradeSettings: NodePoolUpgradeSettings(),
 		NodeConfig: &container.NodePoolNodeConfigArgs{
 			MachineType:            pulumi.String(s.system.InstanceType),
 			ServiceAccount:         sa.Email,
@@ -175,9 +205,11 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			ResourceLabels:         pulumi.ToStringMap(s.cloudTags),
 			WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{Mode: pulumi.String("GKE_METADATA")},
 		},
-	}, append(opts, pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...); err != nil {
+	}, append(opts, pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
+	if err != nil {
 		return fmt.Errorf("system node pool: %w", err)
 	}
+	c.NodeVersion = system.Version.ApplyT(k8sMinor).(pulumi.StringOutput)
 
 	kubeconfig := pulumi.All(gke.Name, gke.Endpoint, gke.MasterAuth.ClusterCaCertificate()).ApplyT(func(v []any) (string, error) {
 		return execKubeconfig(v[0].(string), "https://"+v[1].(string), deref(v[2]), execUser{
@@ -189,6 +221,9 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	c.Name = gke.Name
 	c.Endpoint = pulumi.Sprintf("https://%s", gke.Endpoint)
 	c.Version = gke.MasterVersion.ApplyT(k8sMinor).(pulumi.StringOutput)
+	c.AutoUpgrade = gke.ReleaseChannel.Channel().ApplyT(func(ch string) string {
+		return autoUpgrade("GKE release channel", ch, gkeNoChannel)
+	}).(pulumi.StringOutput)
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,
@@ -197,6 +232,16 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	}
 	c.GCP = &GCPCluster{Cluster: gke, Network: network, Subnetwork: subnet, NodeServiceAccount: sa}
 	return nil
+}
+
+// NodePoolManagement is every Flotilla GKE node pool's management: GKE repairs nodes,
+// and never upgrades them, which Flotilla's rollout does
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/node-auto-upgrades).
+func NodePoolManagement() *container.NodePoolManagementArgs {
+	return &container.NodePoolManagementArgs{
+		AutoRepair:  pulumi.Bool(true),
+		AutoUpgrade: pulumi.Bool(false),
+	}
 }
 
 // perZone is a GKE pool's initial node count per zone for at least total nodes in all.

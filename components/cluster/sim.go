@@ -68,11 +68,17 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return fmt.Errorf("fleetsim cluster: %w", err)
 	}
 
+	// The pools follow their control plane through upgrades, as on the clouds, unless
+	// the nodes run an older minor of their own.
+	c.NodePoolVersion = cl.Version
+	if s.nodeVersion != s.version {
+		c.NodePoolVersion = pulumi.String(s.nodeVersion)
+	}
 	systemType := s.system.InstanceType
 	if systemType == "" {
 		systemType = simSystemType
 	}
-	if _, err := fleetsim.NewNodePool(ctx, s.name+"-system", &fleetsim.NodePoolArgs{
+	system, err := fleetsim.NewNodePool(ctx, s.name+"-system", &fleetsim.NodePoolArgs{
 		Name:          pulumi.String(SystemPoolName),
 		Cluster:       cl.ID().ToStringOutput(),
 		CapacityType:  pulumi.String(string(OnDemand)),
@@ -81,20 +87,23 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		MinSize:       pulumi.Int(s.system.MinSize),
 		MaxSize:       pulumi.Int(s.system.MaxSize),
 		DesiredSize:   pulumi.Int(s.system.MinSize),
-		// The pool follows its control plane through upgrades, as on the clouds.
-		Version: cl.Version,
-		Labels:  pulumi.ToStringMap(systemLabels()),
-		Tags:    pulumi.ToStringMap(s.kubeLabels),
+		Version:       c.NodePoolVersion,
+		Labels:        pulumi.ToStringMap(systemLabels()),
+		Tags:          pulumi.ToStringMap(s.kubeLabels),
 	}, append(opts,
 		// The autoscaler owns the pool's size once it exists.
 		pulumi.IgnoreChanges([]string{"desiredSize"}),
-	)...); err != nil {
+	)...)
+	if err != nil {
 		return fmt.Errorf("system node pool: %w", err)
 	}
 
 	c.Name = cl.Name
 	c.Endpoint = cl.Endpoint
 	c.Version = cl.Version
+	c.NodeVersion = system.Version
+	// The simulated cloud upgrades nothing on its own.
+	c.AutoUpgrade = pulumi.String(AutoUpgradeNone).ToStringOutput()
 	c.Kubeconfig = pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput)
 	if !fleetsim.KubeMode(ctx) {
 		return nil

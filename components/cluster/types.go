@@ -30,13 +30,18 @@ type SystemPool struct {
 
 // Args configures a Cluster.
 type Args struct {
-	Cloud      Cloud
-	Region     string
-	Zones      []string // empty: the cloud's default zones for Region
-	Version    string   // Kubernetes minor, e.g. "1.31"
-	Network    Network
-	SystemPool SystemPool
-	Tags       costtags.Tags
+	Cloud   Cloud
+	Region  string
+	Zones   []string // empty: the cloud's default zones for Region
+	Version string   // the control plane's Kubernetes minor, e.g. "1.31"
+	// NodeVersion is the Kubernetes minor every node pool of the cluster runs: the system
+	// pool, and the spot pools and fallbacks of package spotpool. Empty means Version.
+	// It is never newer than Version and at most MaxNodeSkew(Cloud) minors older
+	// (https://kubernetes.io/releases/version-skew-policy/#kubelet).
+	NodeVersion string
+	Network     Network
+	SystemPool  SystemPool
+	Tags        costtags.Tags
 	// MaxNodeProvisionTime is the cluster-autoscaler's --max-node-provision-time: how long
 	// it waits for a node group (a spot pool) before trying the next priority. It is one
 	// setting per cluster on every cloud; 0 means 5m.
@@ -54,10 +59,18 @@ type Cluster struct {
 	// Tags are the cluster's cost tags; node pools on it merge theirs over these.
 	Tags costtags.Tags
 
-	Name       pulumi.StringOutput `pulumi:"name"`
-	Endpoint   pulumi.StringOutput `pulumi:"endpoint"`
-	Version    pulumi.StringOutput `pulumi:"version"`
-	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"` // a secret
+	Name     pulumi.StringOutput `pulumi:"name"`
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// Version is the control plane's Kubernetes minor, read from the cluster's resource.
+	Version pulumi.StringOutput `pulumi:"version"`
+	// NodeVersion is the Kubernetes minor the system pool runs, read from the pool's
+	// resource, so that it reflects the state rather than the arguments.
+	NodeVersion pulumi.StringOutput `pulumi:"nodeVersion"`
+	// AutoUpgrade says what upgrades the cluster's minor besides Flotilla, as the cluster's
+	// resource says: AutoUpgradeNone, or the cloud's setting that would (a GKE release
+	// channel, an AKS upgrade channel, EKS's standard support policy).
+	AutoUpgrade pulumi.StringOutput `pulumi:"autoUpgrade"`
+	Kubeconfig  pulumi.StringOutput `pulumi:"kubeconfig"` // a secret
 	// KubeProvider deploys in-cluster resources; it is built from Kubeconfig.
 	KubeProvider *kubernetes.Provider
 
@@ -65,6 +78,11 @@ type Cluster struct {
 	// node pools on the cluster after them: the one passed in the options, or one the
 	// cluster created.
 	Provider pulumi.ProviderResource
+	// NodePoolVersion is the version every node pool on the cluster gives its cloud. When
+	// the nodes run the control plane's minor it is the control plane's own version
+	// output, so that pools follow their control plane through an upgrade and are
+	// updated after it; otherwise it is NodeVersion in the form the cloud takes.
+	NodePoolVersion pulumi.StringPtrInput
 	// MaxNodeProvisionTime is the autoscaler's --max-node-provision-time, resolved from Args.
 	MaxNodeProvisionTime time.Duration
 	// Prod is set when the cluster's tags say env=prod.

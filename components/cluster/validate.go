@@ -40,7 +40,9 @@ type spec struct {
 	region  string
 	zones   []string
 	version string
-	network Network
+	// nodeVersion is the minor of every node pool: Args.NodeVersion, or version.
+	nodeVersion string
+	network     Network
 	// vpc, pods and services are the parsed Network ranges.
 	vpc, pods, services netip.Prefix
 	system              SystemPool
@@ -73,7 +75,9 @@ func resolve(name string, args *Args) (*spec, error) {
 		region:  args.Region,
 		version: args.Version,
 		tags:    args.Tags,
-		prod:    IsProd(args.Tags),
+		// Unset, the nodes run the control plane's minor.
+		nodeVersion: args.Version,
+		prod:        IsProd(args.Tags),
 	}
 	if name == "" {
 		fail("name is empty: the cluster's resources are named after it")
@@ -92,6 +96,11 @@ func resolve(name string, args *Args) (*spec, error) {
 		fail("Version %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", args.Version)
 	} else if offered := OfferedVersions(args.Cloud, args.Region); offered != nil && !slices.Contains(offered, args.Version) {
 		fail("Version %q is not offered in %q, which offers %s", args.Version, args.Region, strings.Join(offered, ", "))
+	}
+
+	if args.NodeVersion != "" {
+		s.nodeVersion = args.NodeVersion
+		checkNodeVersion(args, &errs)
 	}
 
 	if knownCloud {
@@ -144,6 +153,28 @@ func resolve(name string, args *Args) (*spec, error) {
 		return nil, &InvalidArgsError{Name: name, Problems: errs}
 	}
 	return s, nil
+}
+
+// checkNodeVersion checks Args.NodeVersion: a minor the region offers, never newer than
+// the control plane and at most MaxNodeSkew minors older
+// (https://kubernetes.io/releases/version-skew-policy/#kubelet).
+func checkNodeVersion(args *Args, errs *problems) {
+	v := args.NodeVersion
+	if !versionPattern.MatchString(v) {
+		errs.add("NodeVersion %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", v)
+		return
+	}
+	if offered := OfferedVersions(args.Cloud, args.Region); offered != nil && !slices.Contains(offered, v) {
+		errs.add("NodeVersion %q is not offered in %q, which offers %s", v, args.Region, strings.Join(offered, ", "))
+	}
+	behind, ok := minorsBehind(args.Version, v)
+	switch skew := MaxNodeSkew(args.Cloud); {
+	case !ok || !versionPattern.MatchString(args.Version):
+	case behind < 0:
+		errs.add("NodeVersion %q is newer than Version %q: a node never runs a newer minor than its control plane; upgrade the control plane first", v, args.Version)
+	case behind > skew:
+		errs.add("NodeVersion %q is %d minors older than Version %q; nodes on %s may be at most %d older: upgrade the node pools before the control plane", v, behind, args.Version, args.Cloud, skew)
+	}
 }
 
 // resolveZones checks Args.Zones against the region, or picks the region's defaults.
