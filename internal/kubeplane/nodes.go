@@ -32,8 +32,11 @@ const (
 )
 
 // SyncNodes makes the cluster's Nodes exactly nodes. New Nodes are created for kwok to
-// play; existing ones get the wanted labels, taints and capacity; the others are deleted,
-// together with their pods, as when a cloud terminates an instance. It returns once every
+// play; existing ones get the wanted labels, taints, capacity and kubelet version; the
+// others are deleted, together with their pods, as when a cloud terminates an instance.
+// New Nodes of a pool (simapi.LabelNodePool) that replace Nodes of the same pool, as in
+// an upgrade, roll in surge-style: one new Node at a time, and an old one goes only once
+// the new one is schedulable (max surge 1, max unavailable 0). It returns once every
 // wanted Node is Ready and no longer carries the not-ready taint, so the scheduler can
 // use them.
 func (m *Manager) SyncNodes(ctx context.Context, clusterID string, nodes []simapi.Node) error {
@@ -65,25 +68,80 @@ func syncNodes(ctx context.Context, cs kubernetes.Interface, nodes []simapi.Node
 		have[existing.Items[i].Name] = &existing.Items[i]
 	}
 	want := map[string]bool{}
+	var added []simapi.Node
 	for _, n := range nodes {
 		want[n.Name] = true
-		if cur, ok := have[n.Name]; ok {
-			err = updateNode(ctx, cs, cur, n)
-		} else {
-			err = createNode(ctx, cs, n)
+		cur, ok := have[n.Name]
+		if !ok {
+			added = append(added, n)
+			continue
 		}
-		if err != nil {
+		if err := updateNode(ctx, cs, cur, n); err != nil {
 			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 	}
-	for name := range have {
+	var gone []*corev1.Node
+	for _, name := range slices.Sorted(maps.Keys(have)) {
 		if !want[name] {
-			if err := deleteNode(ctx, cs, name); err != nil {
-				return fmt.Errorf("node %q: %w", name, err)
-			}
+			gone = append(gone, have[name])
+		}
+	}
+
+	// Pair each pool's new Nodes with the Nodes they replace.
+	replaced := map[string][]string{} // pool -> names of its Nodes that go
+	for _, n := range gone {
+		if pool := n.Labels[simapi.LabelNodePool]; pool != "" {
+			replaced[pool] = append(replaced[pool], n.Name)
+		}
+	}
+	var rest []simapi.Node
+	surged := map[string]bool{} // Nodes already replaced
+	for _, n := range added {
+		pool := n.Labels[simapi.LabelNodePool]
+		old := replaced[pool]
+		if pool == "" || len(old) == 0 {
+			rest = append(rest, n)
+			continue
+		}
+		if err := surge(ctx, cs, n, old[0]); err != nil {
+			return err
+		}
+		surged[old[0]] = true
+		replaced[pool] = old[1:]
+	}
+	for _, n := range rest {
+		if err := createNode(ctx, cs, n); err != nil {
+			return fmt.Errorf("node %q: %w", n.Name, err)
+		}
+	}
+	for _, n := range gone {
+		if surged[n.Name] {
+			continue
+		}
+		if err := deleteNode(ctx, cs, n.Name); err != nil {
+			return fmt.Errorf("node %q: %w", n.Name, err)
 		}
 	}
 	return waitSchedulable(ctx, cs, nodes)
+}
+
+// surge replaces the Node old with n: n is created and becomes schedulable before old is
+// cordoned and deleted, with its pods, so that the pool never has fewer Nodes than it
+// should.
+func surge(ctx context.Context, cs kubernetes.Interface, n simapi.Node, old string) error {
+	if err := createNode(ctx, cs, n); err != nil {
+		return fmt.Errorf("node %q (replacing %q): %w", n.Name, old, err)
+	}
+	if err := waitSchedulable(ctx, cs, []simapi.Node{n}); err != nil {
+		return fmt.Errorf("node %q (replacing %q): %w", n.Name, old, err)
+	}
+	if err := mergePatch(ctx, cs, old, map[string]any{"spec": map[string]any{"unschedulable": true}}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("node %q: cordoning: %w", old, err)
+	}
+	if err := deleteNode(ctx, cs, old); err != nil {
+		return fmt.Errorf("node %q: %w", old, err)
+	}
+	return nil
 }
 
 // validateNodes reports every problem with the wanted nodes at once.
@@ -162,6 +220,8 @@ func createNode(ctx context.Context, cs kubernetes.Interface, n simapi.Node) err
 		Status: corev1.NodeStatus{
 			Capacity:    nodeResources(n),
 			Allocatable: nodeResources(n),
+			// kwok keeps the nodeInfo it finds and fills only what is empty.
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: n.KubeletVersion},
 		},
 	}
 	_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
@@ -204,9 +264,13 @@ func updateNode(ctx context.Context, cs kubernetes.Interface, cur *corev1.Node, 
 			return err
 		}
 	}
-	if !sameResources(cur.Status.Capacity, wantRes) || !sameResources(cur.Status.Allocatable, wantRes) {
-		patch := map[string]any{"status": map[string]any{"capacity": wantRes, "allocatable": wantRes}}
-		if err := mergePatch(ctx, cs, n.Name, patch, "status"); err != nil {
+	kubelet := n.KubeletVersion != "" && cur.Status.NodeInfo.KubeletVersion != n.KubeletVersion
+	if kubelet || !sameResources(cur.Status.Capacity, wantRes) || !sameResources(cur.Status.Allocatable, wantRes) {
+		status := map[string]any{"capacity": wantRes, "allocatable": wantRes}
+		if kubelet {
+			status["nodeInfo"] = map[string]any{"kubeletVersion": n.KubeletVersion}
+		}
+		if err := mergePatch(ctx, cs, n.Name, map[string]any{"status": status}, "status"); err != nil {
 			return err
 		}
 	}

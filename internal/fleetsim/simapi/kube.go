@@ -9,6 +9,11 @@ type Taint struct {
 	Effect string `json:"effect"` // NoSchedule, PreferNoSchedule or NoExecute
 }
 
+// LabelNodePool names the simulated node pool a Node belongs to, as
+// eks.amazonaws.com/nodegroup or cloud.google.com/gke-nodepool do on the real clouds.
+// The nodes replacing a pool's nodes in an upgrade are paired with them by it.
+const LabelNodePool = "fleetsim.flotilla.io/nodepool"
+
 // Node is one ready node of a simulated node pool, as it appears in the cluster's
 // Kubernetes API (a kwok Node).
 type Node struct {
@@ -19,6 +24,9 @@ type Node struct {
 	MilliCPU    int64 `json:"milliCPU"`
 	MemoryBytes int64 `json:"memoryBytes"`
 	Pods        int64 `json:"pods"`
+	// KubeletVersion is the version the Node reports in status.nodeInfo, e.g. "v1.31.0":
+	// its pool's simulated version. Empty leaves it to kwok.
+	KubeletVersion string `json:"kubeletVersion,omitempty"`
 }
 
 // Plane is how to reach a simulated cluster's Kubernetes API.
@@ -40,6 +48,8 @@ type Kube interface {
 	// from an earlier daemon are still alive and healthy, and returns how to reach it.
 	EnsurePlane(ctx context.Context, clusterID string) (Plane, error)
 	// SyncNodes makes the cluster's Nodes exactly nodes: it adds, updates and removes.
+	// Nodes of one pool (LabelNodePool) that replace others, as in an upgrade, come up
+	// one at a time, each Ready before a node it replaces goes.
 	SyncNodes(ctx context.Context, clusterID string, nodes []Node) error
 	// DeletePlane stops the plane's processes by PID and removes its data.
 	DeletePlane(ctx context.Context, clusterID string) error
