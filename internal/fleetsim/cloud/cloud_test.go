@@ -619,12 +619,14 @@ func TestNodes(t *testing.T) {
 	for _, n := range nodes {
 		names = append(names, n.Name)
 	}
-	assert.Equal(t, []string{"app-spot-sim-east-1a-0", "app-spot-sim-east-1a-1", "app-spot-sim-east-1b-0", "app-spot-sim-east-1b-1"}, names)
+	assert.Equal(t, []string{"app-spot-v1-31-sim-east-1a-0", "app-spot-v1-31-sim-east-1a-1", "app-spot-v1-31-sim-east-1b-0", "app-spot-v1-31-sim-east-1b-1"}, names)
 	n := nodes[2]
 	assert.Equal(t, map[string]string{
 		cloud.LabelPool: "app", cloud.LabelCapacity: "spot", cloud.LabelInstanceType: "m6i.large",
-		cloud.LabelZone: "sim-east-1b", cloud.LabelRegion: "sim-east-1", cloud.LabelHostname: "app-spot-sim-east-1b-0",
+		cloud.LabelZone: "sim-east-1b", cloud.LabelRegion: "sim-east-1", cloud.LabelHostname: "app-spot-v1-31-sim-east-1b-0",
+		cloud.LabelNodePool: "app-spot",
 	}, n.Labels)
+	assert.Equal(t, "v1.31.0", n.KubeletVersion, "a node's kubelet runs its pool's version")
 	assert.Equal(t, []cloud.Taint{{Key: "flotilla.io/spot", Value: "true", Effect: "NoSchedule"}}, n.Taints)
 	assert.Equal(t, int64(2000), n.MilliCPU)
 	assert.Equal(t, int64(8<<30), n.MemoryBytes)
@@ -702,4 +704,29 @@ func TestOldOperationsArePruned(t *testing.T) {
 	}
 	w.s.Advance(w.env)
 	assert.Len(t, w.s.Operations, 200)
+}
+
+func TestUpgradesOutliveOtherOperations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.cluster("dev", "sim-east-1", "1.31")
+	for _, v := range []string{"1.32", "1.33"} {
+		_, err := w.s.UpdateCluster(w.env, c.ID, cloud.ClusterSpec{Version: v})
+		require.NoError(t, err)
+		w.wait(w.env.Durations.ClusterUpgrade)
+	}
+	for i := range 300 {
+		_, err := w.s.UpdateCluster(w.env, c.ID, cloud.ClusterSpec{Tags: map[string]string{"i": fmt.Sprint(i)}})
+		require.NoError(t, err)
+		w.env.Now = w.env.Now.Add(time.Millisecond)
+	}
+	w.s.Advance(w.env)
+	assert.Len(t, w.s.Operations, 202, "200 recent updates, and both upgrades")
+	var upgrades []string
+	for _, op := range w.s.Operations {
+		if op.Kind == cloud.OpUpgradeCluster {
+			upgrades = append(upgrades, op.FromVersion+"→"+op.ToVersion)
+		}
+	}
+	assert.ElementsMatch(t, []string{"1.31→1.32", "1.32→1.33"}, upgrades)
 }

@@ -2,9 +2,11 @@ package cloud
 
 import (
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/flotilla-io/flotilla/internal/fleetsim/simapi"
 )
@@ -174,12 +176,41 @@ func (s *State) ClusterHourlyCost(clusterID string) float64 {
 	return math.Round(total*10000) / 10000
 }
 
-// NodeName is the stable name of the k-th node of a pool in a zone.
-func NodeName(pool, zone string, k int) string { return fmt.Sprintf("%s-%s-%d", pool, zone, k) }
+// maxNodeName is the longest node name: it is also the node's kubernetes.io/hostname
+// label, whose values Kubernetes limits to 63 characters.
+const maxNodeName = 63
+
+// NodeName is the name of the k-th node of a pool in a zone while the pool runs version,
+// e.g. "app-spot-v1-31-sim-east-1a-0": stable as long as the pool keeps its version, and
+// new when an upgrade replaces the node. A pool name too long for the limit is cut and
+// made unique again with a hash of it.
+func NodeName(pool, version, zone string, k int) string {
+	rest := fmt.Sprintf("-%s-%d", zone, k)
+	if version != "" {
+		rest = "-v" + strings.ReplaceAll(version, ".", "-") + rest
+	}
+	if len(pool)+len(rest) > maxNodeName {
+		sum := fnv.New32a()
+		_, _ = sum.Write([]byte(pool))
+		tag := fmt.Sprintf("-%08x", sum.Sum32())
+		pool = strings.TrimRight(pool[:max(maxNodeName-len(rest)-len(tag), 1)], "-") + tag
+	}
+	return pool + rest
+}
+
+// KubeletVersion is the kubelet version a node of a pool at version reports: the
+// minor's first patch, as a managed cloud's node image would, e.g. "v1.31.0". An unknown version ("") leaves the kubelet's version to kwok.
+func KubeletVersion(version string) string {
+	if version == "" {
+		return ""
+	}
+	return "v" + version + ".0"
+}
 
 // Nodes returns the cluster's ready nodes, as its Kubernetes API should show them: one
 // per ready node, named by NodeName, with the pool's labels and taints, the well-known
-// topology labels, and capacity from the instance-type table. Nodes run the pool's
+// topology labels, the pool's own label (LabelNodePool), capacity from the
+// instance-type table, and the pool's version as their kubelet's. Nodes run the pool's
 // first instance type.
 func (s *State) Nodes(clusterID string) []simapi.Node {
 	c, ok := s.Clusters[clusterID]
@@ -198,7 +229,7 @@ func (s *State) Nodes(clusterID string) []simapi.Node {
 		for i, n := range s.zoneCounts(p, c) {
 			zone := p.Zones[i]
 			for k := range n {
-				name := NodeName(p.Name, zone, k)
+				name := NodeName(p.Name, p.Version, zone, k)
 				labels := maps.Clone(p.Labels)
 				if labels == nil {
 					labels = map[string]string{}
@@ -211,9 +242,11 @@ func (s *State) Nodes(clusterID string) []simapi.Node {
 				labels[LabelZone] = zone
 				labels[LabelRegion] = c.Region
 				labels[LabelHostname] = name
+				labels[LabelNodePool] = p.Name
 				nodes = append(nodes, simapi.Node{
 					Name: name, Labels: labels, Taints: slices.Clone(p.Taints),
 					MilliCPU: it.MilliCPU, MemoryBytes: it.MemoryBytes(), Pods: it.MaxPods,
+					KubeletVersion: KubeletVersion(p.Version),
 				})
 			}
 		}

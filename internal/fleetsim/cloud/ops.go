@@ -3,6 +3,7 @@ package cloud
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -432,8 +433,9 @@ func (s *State) upgradeFails(c *Cluster) bool {
 	return false
 }
 
-// complete finishes a running operation whose time is up. It returns false when the
-// operation still waits for something outside the model (a control plane).
+// complete finishes a running operation whose time is up, and reports whether it changed
+// the state. An operation that still waits for something outside the model (a control
+// plane, a pool's Nodes) stays running.
 func (s *State) complete(env Env, op *Operation) bool {
 	c := s.Clusters[op.ClusterID]
 	if c == nil {
@@ -475,8 +477,14 @@ func (s *State) complete(env Env, op *Operation) bool {
 		if p != nil {
 			switch op.Kind {
 			case OpUpdateNodePool:
-				if op.Pool != nil {
-					p.NodePoolSpec = *op.Pool
+				applied := false
+				if op.Pool != nil && !reflect.DeepEqual(p.NodePoolSpec, *op.Pool) {
+					p.NodePoolSpec, applied = *op.Pool, true
+				}
+				if waitsForNodes(c, p, op) {
+					// The pool now asks for nodes of the new version; the upgrade lasts
+					// until the control plane has rolled them in.
+					return applied
 				}
 				fallthrough
 			case OpCreateNodePool:
@@ -492,6 +500,14 @@ func (s *State) complete(env Env, op *Operation) bool {
 	release()
 	finish(op, env.Now, nil)
 	return true
+}
+
+// waitsForNodes reports whether a pool's upgrade still waits for its Nodes in the
+// cluster's Kubernetes API to run the new version, as a managed cloud's node-pool
+// upgrade ends only once the last node has been replaced. Clusters without a real
+// control plane (lite mode) have no Nodes to wait for.
+func waitsForNodes(c *Cluster, p *NodePool, op *Operation) bool {
+	return op.ToVersion != "" && c.KubeVersion != "" && p.NodesVersion != op.ToVersion
 }
 
 // Advance moves the cloud to env.Now: it completes operations whose time is up, removes
@@ -523,25 +539,43 @@ func (s *State) Advance(env Env) bool {
 	return changed
 }
 
-// keepOps is how many finished operations the cloud remembers.
-const keepOps = 200
+// keepOps is how many finished operations, other than upgrades, the cloud remembers;
+// keepUpgrades how many finished upgrades (of control planes and node pools). Upgrades
+// are kept longer so that a fleet's upgrade history, the order in which its control
+// planes and pools moved, outlives the many small updates around it.
+const (
+	keepOps      = 200
+	keepUpgrades = 1000
+)
 
-// prune forgets the oldest finished operations beyond keepOps; it reports whether it did.
+// prune forgets the oldest finished operations beyond keepOps and keepUpgrades; it
+// reports whether it did.
 func (s *State) prune() bool {
-	var finished []*Operation
+	var finished, upgrades []*Operation
 	for _, op := range s.Operations {
-		if op.Done() {
+		switch {
+		case !op.Done():
+		case op.ToVersion != "":
+			upgrades = append(upgrades, op)
+		default:
 			finished = append(finished, op)
 		}
 	}
-	if len(finished) <= keepOps {
-		return false
+	pruned := false
+	for _, list := range []struct {
+		ops  []*Operation
+		keep int
+	}{{finished, keepOps}, {upgrades, keepUpgrades}} {
+		if len(list.ops) <= list.keep {
+			continue
+		}
+		sort.Slice(list.ops, func(i, j int) bool { return list.ops[i].Finished.Before(list.ops[j].Finished) })
+		for _, op := range list.ops[:len(list.ops)-list.keep] {
+			delete(s.Operations, op.ID)
+		}
+		pruned = true
 	}
-	sort.Slice(finished, func(i, j int) bool { return finished[i].Finished.Before(finished[j].Finished) })
-	for _, op := range finished[:len(finished)-keepOps] {
-		delete(s.Operations, op.ID)
-	}
-	return true
+	return pruned
 }
 
 // NextDue returns the earliest moment after the time of the last Advance (after) at

@@ -284,7 +284,7 @@ func validLabelValue(v string) bool {
 }
 
 // cloudLabels are set by the cloud on every node; users cannot set them.
-var cloudLabels = []string{LabelInstanceType, LabelZone, LabelRegion, LabelHostname}
+var cloudLabels = []string{LabelInstanceType, LabelZone, LabelRegion, LabelHostname, LabelNodePool}
 
 func checkLabels(fe *FieldErrors, labels map[string]string, capacityType string) {
 	for _, k := range sortedKeys(labels) {

@@ -34,6 +34,8 @@ const (
 	LabelZone         = "topology.kubernetes.io/zone"
 	LabelRegion       = "topology.kubernetes.io/region"
 	LabelHostname     = "kubernetes.io/hostname"
+	// LabelNodePool names the node's pool in the cloud, as eks.amazonaws.com/nodegroup.
+	LabelNodePool = simapi.LabelNodePool
 )
 
 // DefaultProvisionTimeout is how long, in simulated seconds, the cluster-autoscaler
@@ -110,6 +112,10 @@ type NodePool struct {
 	HourlyCost    float64 `json:"hourlyCost"`
 	// ShortageSince is when a spot shortage took nodes from this (spot) pool.
 	ShortageSince *time.Time `json:"shortageSince,omitempty"`
+	// NodesVersion is the version the pool's Nodes run in the cluster's Kubernetes API,
+	// as its control plane last reported ("" in lite mode). An upgrade of the pool ends
+	// once its Nodes have been replaced by nodes of the new version.
+	NodesVersion string `json:"nodesVersion,omitempty"`
 }
 
 // Operation kinds.

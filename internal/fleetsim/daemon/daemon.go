@@ -429,6 +429,10 @@ func (d *Daemon) runPlane(id string, kick chan struct{}) {
 				failures = 0
 				last, synced = nodes, true
 			}
+			if err := d.recordNodesVersions(st, c); err != nil {
+				retry(err, "recording the nodes' versions")
+				continue
+			}
 		}
 		select {
 		case <-d.shutdown:
@@ -454,9 +458,35 @@ func (d *Daemon) recordPlane(id string, p simapi.Plane) error {
 	})
 }
 
+// recordNodesVersions records, once the Nodes of st have been synced, the version each
+// pool's Nodes run now, so that a pool's upgrade ends when its Nodes are at the new
+// version (cloud.NodePool.NodesVersion). Lite clusters have no Nodes to record.
+func (d *Daemon) recordNodesVersions(st *cloud.State, c *cloud.Cluster) error {
+	if c.KubeVersion == "" {
+		return nil
+	}
+	synced := map[string]string{} // pool id -> the version its synced Nodes run
+	for _, p := range st.PoolsOf(c.ID) {
+		if p.NodesVersion != p.Version {
+			synced[p.ID] = p.Version
+		}
+	}
+	if len(synced) == 0 {
+		return nil
+	}
+	return d.commit(func(s *cloud.State, _ cloud.Env) error {
+		for id, v := range synced {
+			if p := s.Pools[id]; p != nil && p.Version == v {
+				p.NodesVersion = v
+			}
+		}
+		return nil
+	})
+}
+
 func nodeEqual(a, b simapi.Node) bool {
 	return a.Name == b.Name && a.MilliCPU == b.MilliCPU && a.MemoryBytes == b.MemoryBytes && a.Pods == b.Pods &&
-		mapsEqual(a.Labels, b.Labels) && slices.Equal(a.Taints, b.Taints)
+		a.KubeletVersion == b.KubeletVersion && mapsEqual(a.Labels, b.Labels) && slices.Equal(a.Taints, b.Taints)
 }
 
 func mapsEqual(a, b map[string]string) bool {

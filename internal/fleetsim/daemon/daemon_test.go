@@ -277,6 +277,8 @@ type fakeKube struct {
 	Calls   []string
 	Nodes   map[string][]simapi.Node
 	NextErr error // returned once by the next EnsurePlane
+	// SyncDelay is how long each SyncNodes takes, as a plane rolling in new Nodes does.
+	SyncDelay time.Duration
 }
 
 func newFakeKube() *fakeKube { return &fakeKube{Nodes: map[string][]simapi.Node{}} }
@@ -293,6 +295,10 @@ func (f *fakeKube) EnsurePlane(_ context.Context, id string) (simapi.Plane, erro
 }
 
 func (f *fakeKube) SyncNodes(_ context.Context, id string, nodes []simapi.Node) error {
+	f.mu.Lock()
+	delay := f.SyncDelay
+	f.mu.Unlock()
+	time.Sleep(delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Calls = append(f.Calls, fmt.Sprintf("sync %s %d", id, len(nodes)))
@@ -397,6 +403,55 @@ func TestControlPlanesAndSpotFallback(t *testing.T) {
 	require.NoError(t, r2.c.DeleteNodePool(ctx, fbp.ID))
 	require.NoError(t, r2.c.DeleteCluster(ctx, cl.ID))
 	assert.Contains(t, kube.calls(), "delete "+cl.ID)
+}
+
+// TestPoolUpgradeEndsOnceItsNodesAreIn shows that on a cluster with a control plane a
+// node pool's upgrade lasts until the plane has its Nodes at the new version, so that
+// the cloud's operation history covers the nodes' roll.
+func TestPoolUpgradeEndsOnceItsNodesAreIn(t *testing.T) {
+	t.Parallel()
+	kube := newFakeKube()
+	r := start(t, t.TempDir(), kube)
+	ctx := ctxT(t)
+	cl, err := r.c.CreateCluster(ctx, cloud.ClusterSpec{Name: "dev", Region: "sim-east-1", Version: "1.31"}, "")
+	require.NoError(t, err)
+	p, err := r.c.CreateNodePool(ctx, spot(cl.ID, 2), "")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		p, err := r.c.GetNodePool(ctx, p.ID)
+		return err == nil && p.NodesVersion == "1.31"
+	}, 5*time.Second, 10*time.Millisecond, "the daemon records the version of the Nodes it synced")
+	_, err = r.c.UpdateCluster(ctx, cl.ID, cloud.ClusterSpec{Version: "1.32"})
+	require.NoError(t, err)
+
+	const roll = 400 * time.Millisecond
+	kube.mu.Lock()
+	kube.SyncDelay = roll
+	kube.mu.Unlock()
+	spec := p.NodePoolSpec
+	spec.Version = "1.32"
+	p, err = r.c.UpdateNodePool(ctx, p.ID, spec)
+	require.NoError(t, err)
+	assert.Equal(t, "1.32", p.Version)
+	assert.Equal(t, "1.32", p.NodesVersion)
+	assert.Equal(t, cloud.StatusActive, p.Status)
+	for _, n := range kube.nodes(cl.ID) {
+		assert.Equal(t, "v1.32.0", n.KubeletVersion, n.Name)
+		assert.Contains(t, n.Name, "-v1-32-", "the Nodes were replaced, not edited")
+	}
+
+	st, err := r.c.State(ctx)
+	require.NoError(t, err)
+	var op *cloud.Operation
+	for _, o := range st.Operations {
+		if o.Kind == cloud.OpUpdateNodePool && o.ToVersion == "1.32" {
+			op = o
+		}
+	}
+	require.NotNil(t, op)
+	assert.Equal(t, cloud.OpDone, op.Status)
+	assert.Equal(t, "1.31", op.FromVersion)
+	assert.GreaterOrEqual(t, op.Finished.Sub(op.Started), fast.PoolCreate+roll, "the upgrade lasted until the Nodes were in")
 }
 
 // TestShutdownStopsThePlanes shows that a daemon asked to stop stops its control planes
