@@ -76,8 +76,26 @@ func (e *PreviewPolicyError) Error() string {
 func IsPreviewPolicy(err error) bool { var e *PreviewPolicyError; return errors.As(err, &e) }
 
 // IsGateRefused reports whether a gate refused the run: an approval missing or
-// declined, or the preview policy.
-func IsGateRefused(err error) bool { return IsApprovalRequired(err) || IsPreviewPolicy(err) }
+// declined, the preview policy, a fleet freeze or a closed maintenance window.
+func IsGateRefused(err error) bool {
+	return IsApprovalRequired(err) || IsPreviewPolicy(err) || IsFrozen(err) || IsWindowClosed(err)
+}
+
+// WindowClosedError stops an upgrade before a step outside its environment's
+// maintenance window.
+type WindowClosedError struct {
+	Environment string
+	Window      string    // the window, e.g. "Sat, Sun 02:00–06:00 UTC"
+	Opens       time.Time // when it next opens
+}
+
+func (e *WindowClosedError) Error() string {
+	return fmt.Sprintf("upgrade steps in %q start only inside its maintenance window (%s), which next opens at %s: run `flotilla resume` then, or with --wait-for-window to wait for it",
+		e.Environment, e.Window, e.Opens.UTC().Format(time.RFC3339))
+}
+
+// IsWindowClosed reports whether err stopped an upgrade outside a maintenance window.
+func IsWindowClosed(err error) bool { var e *WindowClosedError; return errors.As(err, &e) }
 
 // LockHolder is who holds the fleet lock.
 type LockHolder struct {

@@ -45,6 +45,8 @@ type StepStarted struct {
 	At
 	Stack StackRef `json:"stack"`
 	Step  StepKind `json:"step"`
+	// Detail says what the step is about, e.g. an upgrade round's clusters and versions.
+	Detail string `json:"detail,omitempty"`
 }
 
 // StepDone is sent when a stack's step ends, with the resource changes the engine
@@ -53,6 +55,7 @@ type StepDone struct {
 	At
 	Stack    StackRef       `json:"stack"`
 	Step     StepKind       `json:"step"`
+	Detail   string         `json:"detail,omitempty"`
 	Changes  map[string]int `json:"changes,omitempty"`
 	Duration time.Duration  `json:"duration"`
 	Error    string         `json:"error,omitempty"`
@@ -97,6 +100,8 @@ const (
 	GatePreview  = "preview-policy"
 	GateHealth   = "health"
 	GateSoak     = "soak"
+	GateFreeze   = "freeze"             // the fleet is frozen
+	GateWindow   = "maintenance-window" // an upgrade step outside its environment's window
 )
 
 // GateWaiting is sent when a gate starts waiting: for an approval, on health, or a soak.
@@ -155,6 +160,9 @@ type RunDone struct {
 
 // Kind names the event type in machine-readable output.
 func (RunStarted) Kind() string { return "run-started" }
+
+// Kind names the event.
+func (UpgradePlanned) Kind() string { return "upgrade-planned" }
 
 // Kind implements Event.
 func (StageStarted) Kind() string { return "stage-started" }

@@ -271,7 +271,11 @@ func (r *run) wave(ctx context.Context, st Stage, w int, wave []string) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.stack(ctx, st, ref); err != nil {
+			run := r.stack
+			if r.req.UpgradeTo != "" {
+				run = r.upgradeStack
+			}
+			if err := run(ctx, st, ref); err != nil {
 				if IsInterrupted(err) || ctx.Err() != nil {
 					// Stopped before or during its steps: nothing failed, resume runs it again.
 					r.setStatus(ref.Stack, StatusPending)
@@ -393,19 +397,24 @@ func (r *run) failure(withExceptions bool) error {
 
 // step runs one step of a stack, journaling its start and end and sending events.
 func (r *run) step(ctx context.Context, ref StackRef, kind StepKind, f func() (map[string]int, error)) error {
+	return r.detailedStep(ctx, ref, kind, "", f)
+}
+
+// detailedStep is step, with what the step is about.
+func (r *run) detailedStep(ctx context.Context, ref StackRef, kind StepKind, detail string, f func() (map[string]int, error)) error {
 	d := r.d
 	start := r.now()
 	var idx int
 	r.update(func(j *Journal) {
 		rec := j.Stacks[ref.Stack]
 		rec.Status = StatusRunning
-		rec.Steps = append(rec.Steps, StepRecord{Step: kind, Started: start})
+		rec.Steps = append(rec.Steps, StepRecord{Step: kind, Started: start, Detail: detail})
 		idx = len(rec.Steps) - 1
 	})
-	d.emit(ctx, StepStarted{At: d.at(), Stack: ref, Step: kind})
+	d.emit(ctx, StepStarted{At: d.at(), Stack: ref, Step: kind, Detail: detail})
 	changes, err := f()
 	end := r.now()
-	ev := StepDone{At: d.at(), Stack: ref, Step: kind, Changes: changes, Duration: end.Sub(start)}
+	ev := StepDone{At: d.at(), Stack: ref, Step: kind, Detail: detail, Changes: changes, Duration: end.Sub(start)}
 	r.update(func(j *Journal) {
 		s := &j.Stacks[ref.Stack].Steps[idx]
 		s.Finished, s.Changes, s.Outcome = &end, changes, "ok"
@@ -433,6 +442,10 @@ func (r *run) step(ctx context.Context, ref StackRef, kind StepKind, f func() (m
 // policy applies in protected environments) and updates.
 func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 	d := r.d
+	if err := d.checkFrozen(); err != nil {
+		d.emit(ctx, GateFailed{At: d.at(), Environment: ref.Environment, Gate: GateFreeze, Stack: ref.Stack, Reason: err.Error()})
+		return &StackError{Stack: ref, Step: StepPreview, Reason: err.Error(), Err: err}
+	}
 	in, err := d.inputs(ref.Stack)
 	if err != nil {
 		return &StackError{Stack: ref, Step: StepPreview, Reason: err.Error(), Err: err}

@@ -61,6 +61,8 @@ type StepRecord struct {
 	Outcome  string         `json:"outcome,omitempty"` // ok, failed, skipped, interrupted
 	Changes  map[string]int `json:"changes,omitempty"`
 	Error    string         `json:"error,omitempty"`
+	// Detail says what the step was about, e.g. an upgrade round.
+	Detail string `json:"detail,omitempty"`
 }
 
 // StackRecord is one stack of a run.
@@ -94,6 +96,9 @@ type Request struct {
 	Approve      []string  `json:"approve,omitempty"`
 	AllowReplace bool      `json:"allowReplace,omitempty"`
 	Refresh      bool      `json:"refresh,omitempty"`
+	// UpgradeTo is an upgrade's target minor ("" for a rollout).
+	UpgradeTo     string `json:"upgradeTo,omitempty"`
+	WaitForWindow bool   `json:"waitForWindow,omitempty"`
 }
 
 // Journal is the record of one run, written atomically after every step, beside the
@@ -115,6 +120,9 @@ type Journal struct {
 	Error    string                  `json:"error,omitempty"`
 	// Resumes counts the times resume or retry continued this run.
 	Resumes int `json:"resumes,omitempty"`
+	// Upgrade is an upgrade's plan as pre-flight computed it; each round is recomputed
+	// from the clusters' real versions when it runs.
+	Upgrade *UpgradePlan `json:"upgrade,omitempty"`
 }
 
 // Stage returns the record of an environment.

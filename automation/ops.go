@@ -45,6 +45,10 @@ type OpOptions struct {
 	ClearPending  bool
 	// Progress receives the engine's progress output, one line at a time.
 	Progress func(line string)
+	// StackFile, when set, is the stack file the operation runs with instead of the
+	// project's: an upgrade step's settings, written to the project only once the step's
+	// update succeeded.
+	StackFile string
 }
 
 // ResourceChange is one resource an operation changes (or would change).
@@ -80,6 +84,8 @@ type StackState struct {
 	LastUpdate *UpdateInfo
 	// Pending are operations a killed update started and never finished.
 	Pending []PendingOp
+	// Types are the resource types the state holds, sorted, each once.
+	Types []string
 }
 
 // UpdateInfo is one entry of a stack's update history.

@@ -25,7 +25,10 @@ type Stage struct {
 	Soak             time.Duration `json:"soak,omitempty"`
 	MaxConcurrency   int           `json:"maxConcurrency"`
 	MaxFailures      int           `json:"maxFailures,omitempty"`
-	Waves            [][]string    `json:"waves"`
+	// Window is the environment's maintenance window: upgrade steps start only inside
+	// it. Nil: any time.
+	Window *envset.Window `json:"window,omitempty"`
+	Waves  [][]string     `json:"waves"`
 }
 
 // StepKind is what a step does.
@@ -38,6 +41,7 @@ const (
 	StepUp       StepKind = "up"       // a stack's update
 	StepHealth   StepKind = "health"   // the health gate after a wave, fresh from each cluster
 	StepSoak     StepKind = "soak"     // the soak after a healthy environment, health re-checked during it
+	StepUpgrade  StepKind = "upgrade"  // one round of an upgrade: an update with new versions
 )
 
 // Step is one unit of a plan. Stack steps name their stack; the others their stage
@@ -87,6 +91,7 @@ func BuildPlan(set envset.Set, sel Selection) (Plan, error) {
 			st := Stage{
 				Environment: env.Name, RequiresApproval: env.RequiresApproval, Protected: env.Protected,
 				Soak: env.Soak, MaxConcurrency: env.MaxConcurrency, MaxFailures: env.MaxFailures,
+				Window: env.MaintenanceWindow,
 			}
 			if sel.MaxConcurrency > 0 && sel.MaxConcurrency < st.MaxConcurrency {
 				st.MaxConcurrency = sel.MaxConcurrency

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,11 @@ func NewPulumiOps(o PulumiOpsOptions) *PulumiOps {
 // with runs f on the stack's workspace, created or selected on first use, with the
 // committed stack file copied in before each operation.
 func (p *PulumiOps) with(ctx context.Context, s StackRef, f func(st *auto.Stack) error) error {
+	return p.withFile(ctx, s, "", f)
+}
+
+// withFile is with, running on the stack file at file ("" for the project's).
+func (p *PulumiOps) withFile(ctx context.Context, s StackRef, file string, f func(st *auto.Stack) error) error {
 	p.mu.Lock()
 	slot := p.stacks[s.Stack]
 	if slot == nil {
@@ -76,7 +82,9 @@ func (p *PulumiOps) with(ctx context.Context, s StackRef, f func(st *auto.Stack)
 	p.mu.Unlock()
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
-	file := filepath.Join(p.o.ProjectDir, "stacks", "Pulumi."+s.Stack+".yaml")
+	if file == "" {
+		file = filepath.Join(p.o.ProjectDir, "stacks", "Pulumi."+s.Stack+".yaml")
+	}
 	dir := filepath.Join(p.o.WorkDir, s.Stack)
 	if slot.stack == nil {
 		st, err := workspace.New(ctx, workspace.Options{
@@ -154,7 +162,7 @@ func progressWriter(f func(string)) io.Writer {
 // Preview runs `pulumi preview`.
 func (p *PulumiOps) Preview(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
 	var res OpResult
-	err := p.with(ctx, s, func(st *auto.Stack) error {
+	err := p.withFile(ctx, s, o.StackFile, func(st *auto.Stack) error {
 		c := newChangeCounter()
 		w := progressWriter(o.Progress)
 		opts := []optpreview.Option{optpreview.EventStreams(c.ch), optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w)}
@@ -175,7 +183,7 @@ func (p *PulumiOps) Preview(ctx context.Context, s StackRef, o OpOptions) (OpRes
 // Up runs `pulumi up` and returns the outputs with the changes.
 func (p *PulumiOps) Up(ctx context.Context, s StackRef, o OpOptions) (OpResult, error) {
 	var res OpResult
-	err := p.with(ctx, s, func(st *auto.Stack) error {
+	err := p.withFile(ctx, s, o.StackFile, func(st *auto.Stack) error {
 		c := newChangeCounter()
 		w := progressWriter(o.Progress)
 		opts := []optup.Option{optup.EventStreams(c.ch), optup.ProgressStreams(w), optup.ErrorProgressStreams(w)}
@@ -353,7 +361,10 @@ func (p *PulumiOps) State(ctx context.Context, s StackRef) (StackState, error) {
 		if err != nil {
 			return err
 		}
-		state.Pending, err = pendingOf(dep.Deployment)
+		if state.Pending, err = pendingOf(dep.Deployment); err != nil {
+			return err
+		}
+		state.Types, err = typesOf(dep.Deployment)
 		return err
 	})
 	return state, err
@@ -446,10 +457,38 @@ func readCheckpoint(path string) (StackState, error) {
 		if err != nil {
 			return StackState{}, err
 		}
+		if state.Types, err = typesOf(cp.Checkpoint.Latest); err != nil {
+			return StackState{}, err
+		}
 	}
 	state.LastUpdate = &UpdateInfo{Kind: "update", Result: "succeeded", Started: manifest.Manifest.Time,
 		Ended: manifest.Manifest.Time, Marker: hex.EncodeToString(sum[:8])}
 	return state, nil
+}
+
+// typesOf lists the resource types of a deployment, sorted, each once.
+func typesOf(deployment json.RawMessage) ([]string, error) {
+	if len(deployment) == 0 {
+		return nil, nil
+	}
+	var d struct {
+		Resources []struct {
+			Type string `json:"type"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(deployment, &d); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range d.Resources {
+		if !seen[r.Type] {
+			seen[r.Type] = true
+			out = append(out, r.Type)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func pendingOf(deployment json.RawMessage) ([]PendingOp, error) {

@@ -29,6 +29,9 @@ type RolloutRequest struct {
 // the error's type says why it stopped (IsInputError, IsGateRefused, IsLocked,
 // IsRunFailed, IsInterrupted).
 func (d *Deployer) Rollout(ctx context.Context, req RolloutRequest) (*Journal, error) {
+	if err := d.checkFrozen(); err != nil {
+		return nil, err
+	}
 	plan, err := d.preflight(ctx, req.Selection, req.Approve)
 	if err != nil {
 		return nil, err
@@ -45,6 +48,9 @@ func (d *Deployer) Rollout(ctx context.Context, req RolloutRequest) (*Journal, e
 // interruption. It re-reads each stack's state rather than trusting the journal alone.
 // A new approval can be given in approve.
 func (d *Deployer) Resume(ctx context.Context, approve []string, stop <-chan struct{}) (*Journal, error) {
+	if err := d.checkFrozen(); err != nil {
+		return nil, err
+	}
 	j, err := d.resumable("resume")
 	if err != nil {
 		return nil, err
@@ -68,6 +74,9 @@ func (d *Deployer) Resume(ctx context.Context, approve []string, stop <-chan str
 // when given) with the inputs the journal recorded, then continues the run. It refuses
 // when those inputs changed since.
 func (d *Deployer) Retry(ctx context.Context, stacks []string, stop <-chan struct{}) (*Journal, error) {
+	if err := d.checkFrozen(); err != nil {
+		return nil, err
+	}
 	j, err := d.resumable("retry")
 	if err != nil {
 		return nil, err
@@ -129,8 +138,8 @@ func (d *Deployer) resumable(verb string) (*Journal, error) {
 	if j.Status == RunSucceeded {
 		return nil, &NothingToResumeError{Msg: fmt.Sprintf("the last run, %s, succeeded: there is nothing to %s", j.RunID, verb)}
 	}
-	if j.Command != "rollout" && j.Command != "resume" && j.Command != "retry" {
-		return nil, &NothingToResumeError{Msg: fmt.Sprintf("the last run, %s, was a %s: only rollouts are resumed", j.RunID, j.Command)}
+	if j.Command != "rollout" && j.Command != "upgrade" && j.Command != "resume" && j.Command != "retry" {
+		return nil, &NothingToResumeError{Msg: fmt.Sprintf("the last run, %s, was a %s: only rollouts and upgrades are resumed", j.RunID, j.Command)}
 	}
 	return j, nil
 }

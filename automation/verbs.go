@@ -147,6 +147,22 @@ type Status struct {
 	Lock      *LockHolder         `json:"lock,omitempty"`
 	LockStale string              `json:"lockStale,omitempty"`
 	Stacks    []StackStatusReport `json:"stacks"`
+	// Freeze is the freeze in force; nil when the fleet is not frozen.
+	Freeze *Freeze `json:"freeze,omitempty"`
+	// Windows are the environments' maintenance windows, and when each next opens.
+	Windows []WindowStatus `json:"windows,omitempty"`
+	// Target is the fleet's target Kubernetes minor: the last upgrade's, or else the
+	// newest control plane of the fleet. Stacks report the clusters that lag it.
+	Target string `json:"target,omitempty"`
+}
+
+// WindowStatus is an environment's maintenance window as it stands now.
+type WindowStatus struct {
+	Environment string    `json:"environment"`
+	Window      string    `json:"window"`
+	Open        bool      `json:"open"`
+	Opens       time.Time `json:"opens"`  // now when open, else when it next opens
+	Closes      time.Time `json:"closes"` // when the window open at Opens closes
 }
 
 // StackStatusReport is one stack's standing.
@@ -161,6 +177,10 @@ type StackStatusReport struct {
 	Lag []string `json:"lag,omitempty"`
 	// Versions are the clusters' Kubernetes versions, from the stack's outputs.
 	Versions map[string]string `json:"versions,omitempty"`
+	// Clusters are the clusters' control-plane and node-pool versions, from its state.
+	Clusters []ClusterVersions `json:"clusters,omitempty"`
+	// Behind lists the clusters that lag the fleet's target.
+	Behind []string `json:"behind,omitempty"`
 	Error    string            `json:"error,omitempty"`
 }
 
@@ -185,7 +205,50 @@ func (d *Deployer) Status(ctx context.Context) (Status, error) {
 			st.Stacks = append(st.Stacks, d.stackStatus(ctx, states, StackRef{Environment: env.Name, Stack: s}))
 		}
 	}
+	if st.Freeze, err = d.Frozen(); err != nil {
+		return Status{}, err
+	}
+	now := d.o.now().UTC()
+	for _, env := range set.Environments {
+		if w := env.MaintenanceWindow; w != nil {
+			opens := w.Next(now)
+			st.Windows = append(st.Windows, WindowStatus{Environment: env.Name, Window: w.String(), Open: w.Open(now), Opens: opens, Closes: w.Closes(opens)})
+		}
+	}
+	st.Target = d.fleetTarget(st)
+	if target, err := ParseMinor(st.Target); err == nil {
+		for i := range st.Stacks {
+			for _, c := range st.Stacks[i].Clusters {
+				if c.ControlPlane.Less(target) || c.Nodes().Less(target) {
+					st.Stacks[i].Behind = append(st.Stacks[i].Behind, fmt.Sprintf("%s (control plane %s, nodes %s)", c.Cluster, c.ControlPlane, c.Nodes()))
+				}
+			}
+		}
+	}
 	return st, nil
+}
+
+// fleetTarget is the last upgrade's target, or else the newest control plane.
+func (d *Deployer) fleetTarget(st Status) string {
+	if ids, err := d.journal.Runs(); err == nil {
+		for i := len(ids) - 1; i >= 0; i-- {
+			if j, err := d.journal.Load(ids[i]); err == nil && j.Request.UpgradeTo != "" {
+				return j.Request.UpgradeTo
+			}
+		}
+	}
+	var newest Minor
+	for _, s := range st.Stacks {
+		for _, c := range s.Clusters {
+			if newest.Less(c.ControlPlane) {
+				newest = c.ControlPlane
+			}
+		}
+	}
+	if newest.IsZero() {
+		return ""
+	}
+	return newest.String()
 }
 
 func (d *Deployer) stackStatus(ctx context.Context, states StackStates, ref StackRef) StackStatusReport {
@@ -231,6 +294,7 @@ func (d *Deployer) stackStatus(ctx context.Context, states StackStates, ref Stac
 			problems = append(problems, "reading its outputs: "+readable(err))
 		} else {
 			rep.Versions = versionsOf(out)
+			rep.Clusters, _ = versionsFromOutputs(ref, out)
 		}
 	}
 	rep.Error = strings.Join(problems, "; ")

@@ -150,6 +150,8 @@ func simOptions(project string) ([]automation.Option, error) {
 		automation.WithTimeScale(scale),
 		automation.WithHealth(simcloud.NewHealth(c)),
 		automation.WithPendingResolver(simcloud.NewPendingResolver(c)),
+		automation.WithVersionSource(simcloud.NewVersions(c)),
+		automation.WithVersionCatalog(simcloud.NewVersions(c)),
 	}, nil
 }
 

@@ -189,6 +189,17 @@ func printStatus(w io.Writer, st automation.Status, now time.Time, again string)
 			fmt.Fprintf(w, "           next: %s\n", next)
 		}
 	}
+	if f := st.Freeze; f != nil {
+		fmt.Fprintf(w, "freeze:    the fleet is %s\n", f)
+		fmt.Fprintf(w, "           no rollout or upgrade starts; `flotilla unfreeze%s` lifts it\n", again)
+	}
+	for _, win := range st.Windows {
+		state := fmt.Sprintf("closed; next opens %s", win.Opens.UTC().Format("Mon 2006-01-02 15:04 MST"))
+		if win.Open {
+			state = fmt.Sprintf("OPEN now, until %s", win.Closes.UTC().Format("Mon 2006-01-02 15:04 MST"))
+		}
+		fmt.Fprintf(w, "window:    %s upgrades only in %s: %s\n", win.Environment, win.Window, state)
+	}
 	if len(st.Stacks) == 0 {
 		return
 	}
@@ -221,6 +232,7 @@ func printStatus(w io.Writer, st automation.Status, now time.Time, again string)
 		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", s.Stack.Stack, s.Stack.Environment, last, good, lag, versions)
 	}
 	tw.Flush()
+	printClusterVersions(w, st)
 	for _, s := range st.Stacks {
 		if len(s.Lag) > 0 && (s.LastUpdate != nil || s.LastGood != nil) {
 			fmt.Fprintf(w, "    %s is behind its inputs: %s\n", s.Stack.Stack, strings.Join(s.Lag, "; "))
@@ -385,4 +397,33 @@ func printDrift(w io.Writer, res automation.DriftResult) {
 			fmt.Fprintf(w, "    %s  no drift\n", s.Stack)
 		}
 	}
+}
+
+// printClusterVersions lists each cluster's control-plane and pool versions, marking
+// those that lag the fleet's target.
+func printClusterVersions(w io.Writer, st automation.Status) {
+	some := false
+	for _, s := range st.Stacks {
+		some = some || len(s.Clusters) > 0
+	}
+	if !some {
+		return
+	}
+	head := "clusters:"
+	if st.Target != "" {
+		head = fmt.Sprintf("clusters (fleet target %s):", st.Target)
+	}
+	fmt.Fprintln(w, head)
+	target, err := automation.ParseMinor(st.Target)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range st.Stacks {
+		for _, c := range s.Clusters {
+			lag := ""
+			if err == nil && (c.ControlPlane.Less(target) || c.Nodes().Less(target)) {
+				lag = "BEHIND the target"
+			}
+			fmt.Fprintf(tw, "    %s\t%s\tcontrol plane %s\t%s\t%s\n", s.Stack.Stack, c.Cluster, c.ControlPlane, poolVersions(c), lag)
+		}
+	}
+	tw.Flush()
 }

@@ -63,6 +63,7 @@ type stackTrack struct {
 	skipped string
 	failed  string
 	step    automation.StepKind
+	rounds  int // upgrade rounds done
 }
 
 func newRunTrack() runTrack {
@@ -307,6 +308,19 @@ func (p *progress) track(e automation.Event) {
 			s := st(e.Stack.Stack)
 			s.updated, s.up = true, e.Changes
 		}
+		if e.Step == automation.StepUpgrade && e.Error == "" {
+			s := st(e.Stack.Stack)
+			s.updated = true
+			if s.up == nil {
+				s.up = map[string]int{}
+			}
+			for op, n := range e.Changes {
+				if op != "same" {
+					s.up[op] += n
+				}
+			}
+			s.rounds++
+		}
 	case automation.StackSkipped:
 		st(e.Stack.Stack).skipped = e.Reason
 	case automation.StackFailed:
@@ -375,8 +389,16 @@ func (p *progress) text(e automation.Event) {
 	case automation.WaveStarted:
 		total := len(p.run.waves(e.Environment))
 		p.line("==> %s: wave %d/%d: %s", e.Environment, e.Wave, max(total, e.Wave), strings.Join(e.Stacks, ", "))
+	case automation.UpgradePlanned:
+		var b strings.Builder
+		printUpgradePlan(&b, e.Upgrade)
+		for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			p.line("%s", l)
+		}
 	case automation.StepStarted:
 		switch {
+		case e.Step == automation.StepUpgrade:
+			p.line("    %-*s  upgrade: %s", w, e.Stack.Stack, e.Detail)
 		case p.live:
 			p.clearLive()
 			p.drawLive()
@@ -393,6 +415,8 @@ func (p *progress) text(e automation.Event) {
 			p.line("    %-*s  preview  %s  (%s)", w, e.Stack.Stack, fmtDur(e.Duration), changes(e.Changes, false))
 		case e.Step == automation.StepUp:
 			p.line("    %-*s  up done in %s (%s)", w, e.Stack.Stack, fmtDur(e.Duration), changes(e.Changes, true))
+		case e.Step == automation.StepUpgrade:
+			p.line("    %-*s  upgrade round done in %s (%s)", w, e.Stack.Stack, fmtDur(e.Duration), changes(e.Changes, true))
 		case e.Step == automation.StepHealth:
 			// GatePassed says what was read.
 		default:
@@ -580,7 +604,7 @@ func (e *nextError) Unwrap() error { return e.err }
 
 func isRunVerb(command string) bool {
 	switch command {
-	case "rollout", "resume", "retry":
+	case "rollout", "resume", "retry", "upgrade":
 		return true
 	}
 	return false
@@ -717,6 +741,15 @@ func (p *progress) next(res result) string {
 		return "fix the cause, then flotilla retry" + again
 	case automation.IsInterrupted(err):
 		return "flotilla resume" + again + " continues the run"
+	case automation.IsFrozen(err):
+		if res.journal == nil {
+			return "flotilla unfreeze" + again + " lifts the freeze, when it is time"
+		}
+		return "flotilla unfreeze" + again + ", then flotilla resume" + again
+	case automation.IsWindowClosed(err):
+		var wc *automation.WindowClosedError
+		errors.As(err, &wc)
+		return fmt.Sprintf("flotilla resume%s once the window opens (%s), or add --wait-for-window to wait", again, wc.Opens.UTC().Format(time.RFC3339))
 	case automation.IsInputsChanged(err):
 		return "flotilla resume" + again + " continues with the new inputs"
 	case automation.IsDrift(err):
