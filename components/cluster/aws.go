@@ -239,7 +239,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if err != nil {
 		return fmt.Errorf("system node group: %w", err)
 	}
-	c.NodeVersion = system.Version.ApplyT(k8sMinor).(pulumi.StringOutput)
+	c.NodeVersion = system.Version.ApplyT(MinorOf).(pulumi.StringOutput)
 
 	return newEKSAutoscaler(ctx, c, s, cl, system, opts, kubeOpts)
 }

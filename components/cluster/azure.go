@@ -163,7 +163,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 
 	c.Name = aks.Name
 	c.Endpoint = pulumi.Sprintf("https://%s:443", aks.Fqdn)
-	c.Version = aks.KubernetesVersion.ApplyT(func(v *string) string { return k8sMinor(deref(v)) }).(pulumi.StringOutput)
+	c.Version = aks.KubernetesVersion.ApplyT(func(v *string) string { return MinorOf(deref(v)) }).(pulumi.StringOutput)
 	c.NodeVersion = aks.AgentPoolProfiles.ApplyT(func(pools []containerservice.ManagedClusterAgentPoolProfileResponse) string {
 		for _, p := range pools {
 			if p.Name != SystemPoolName {
@@ -171,9 +171,9 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			}
 			// What the pool runs; orchestratorVersion is what was asked for.
 			if p.CurrentOrchestratorVersion != "" {
-				return k8sMinor(p.CurrentOrchestratorVersion)
+				return MinorOf(p.CurrentOrchestratorVersion)
 			}
-			return k8sMinor(deref(p.OrchestratorVersion))
+			return MinorOf(deref(p.OrchestratorVersion))
 		}
 		return ""
 	}).(pulumi.StringOutput)

@@ -92,8 +92,9 @@ func autoscalerDuration(d time.Duration) string {
 	return d.String()
 }
 
-// k8sMinor returns "1.31" from "1.31.4-eks-..." or "1.31"; the clouds report full versions.
-func k8sMinor(v string) string {
+// MinorOf returns the Kubernetes minor of a version as the clouds report it: "1.31" from
+// "1.31", "v1.31.4", "1.31.4-eks-1b3e656" or "1.31.2-gke.1059000".
+func MinorOf(v string) string {
 	v = strings.TrimPrefix(v, "v")
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {

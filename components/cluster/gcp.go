@@ -209,7 +209,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if err != nil {
 		return fmt.Errorf("system node pool: %w", err)
 	}
-	c.NodeVersion = system.Version.ApplyT(k8sMinor).(pulumi.StringOutput)
+	c.NodeVersion = system.Version.ApplyT(MinorOf).(pulumi.StringOutput)
 
 	kubeconfig := pulumi.All(gke.Name, gke.Endpoint, gke.MasterAuth.ClusterCaCertificate()).ApplyT(func(v []any) (string, error) {
 		return execKubeconfig(v[0].(string), "https://"+v[1].(string), deref(v[2]), execUser{
@@ -220,7 +220,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	}).(pulumi.StringOutput)
 	c.Name = gke.Name
 	c.Endpoint = pulumi.Sprintf("https://%s", gke.Endpoint)
-	c.Version = gke.MasterVersion.ApplyT(k8sMinor).(pulumi.StringOutput)
+	c.Version = gke.MasterVersion.ApplyT(MinorOf).(pulumi.StringOutput)
 	c.AutoUpgrade = gke.ReleaseChannel.Channel().ApplyT(func(ch string) string {
 		return autoUpgrade("GKE release channel", ch, gkeNoChannel)
 	}).(pulumi.StringOutput)

@@ -35,7 +35,7 @@ func TestAutoscalerDuration(t *testing.T) {
 	assert.Equal(t, "1m30s", autoscalerDuration(90*time.Second))
 }
 
-func TestK8sMinor(t *testing.T) {
+func TestMinorOf(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"1.31":            "1.31",
@@ -44,6 +44,6 @@ func TestK8sMinor(t *testing.T) {
 		"1.29-eks":        "1.29",
 		"":                "",
 	} {
-		assert.Equal(t, want, k8sMinor(in), in)
+		assert.Equal(t, want, MinorOf(in), in)
 	}
 }

@@ -2,6 +2,7 @@ package spotpool
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -18,25 +19,29 @@ type awsBackend struct{}
 
 func (awsBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*groups, error) {
 	g := &groups{}
-	spot, err := newNodeGroup(ctx, p, s, cluster.Spot, s.instanceTypes, s.minSize, s.maxSize)
-	if err != nil {
-		return nil, err
-	}
-	g.spot = append(g.spot, spot.NodeGroupName)
+	var fallback []pulumi.Resource
 	if s.fallback {
-		fb, err := newNodeGroup(ctx, p, s, cluster.OnDemand, s.fallbackTypes, 0, s.fallbackMax)
+		fb, err := newNodeGroup(ctx, p, s, cluster.OnDemand, s.fallbackTypes, 0, s.fallbackMax, nil)
 		if err != nil {
 			return nil, err
 		}
 		g.fallback = append(g.fallback, fb.NodeGroupName)
+		g.fallbackVersions = append(g.fallbackVersions, fb.Version)
+		fallback = append(fallback, fb)
 	}
+	spot, err := newNodeGroup(ctx, p, s, cluster.Spot, s.instanceTypes, s.minSize, s.maxSize, fallback)
+	if err != nil {
+		return nil, err
+	}
+	g.spot = append(g.spot, spot.NodeGroupName)
+	g.spotVersions = append(g.spotVersions, spot.Version)
 	return g, nil
 }
 
-// newNodeGroup registers one capacity's launch template and managed node group. The
-// launch template carries the cost tags to instances and volumes, which EKS does not do
-// from the node group's own tags.
-func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, types []string, min, max int) (*eks.NodeGroup, error) {
+// newNodeGroup registers one capacity's launch template and managed node group, after
+// the resources in after. The launch template carries the cost tags to instances and
+// volumes, which EKS does not do from the node group's own tags.
+func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, types []string, min, max int, after []pulumi.Resource) (*eks.NodeGroup, error) {
 	a := s.cluster.AWS
 	opts := cloudOpts(p, s)
 	name := s.name + capacityName(capacity)
@@ -62,7 +67,7 @@ func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		NodeGroupName: pulumi.String(cluster.GroupName(cluster.AWS, s.name, capacity, 0)),
 		NodeRoleArn:   a.NodeRole.Arn,
 		SubnetIds:     subnets,
-		Version:       a.Cluster.Version,
+		Version:       s.cluster.NodePoolVersion,
 		CapacityType:  pulumi.String(eksCapacityTypes[capacity]),
 		InstanceTypes: pulumi.ToStringArray(types),
 		ScalingConfig: &eks.NodeGroupScalingConfigArgs{
@@ -73,10 +78,10 @@ func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		Labels:         pulumi.ToStringMap(s.labels(capacity)),
 		Taints:         taints,
 		LaunchTemplate: cluster.NodeGroupLaunchTemplate(lt),
-		UpdateConfig:   &eks.NodeGroupUpdateConfigArgs{MaxUnavailablePercentage: pulumi.Int(33)},
+		UpdateConfig:   cluster.NodeGroupUpdateConfig(),
 		Tags:           pulumi.ToStringMap(s.cloudTags),
 	}, append(opts,
-		pulumi.DependsOn(a.NodeDependencies),
+		pulumi.DependsOn(append(slices.Clone(a.NodeDependencies), after...)),
 		// The autoscaler owns the group's size once it exists.
 		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
 	)...)

@@ -2,6 +2,7 @@ package spotpool
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
@@ -16,37 +17,62 @@ type azureBackend struct{}
 
 func (azureBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*groups, error) {
 	g := &groups{}
-	// AKS runs one operation per cluster at a time, so the pools are created in turn.
+	// AKS runs one operation per cluster at a time, so the pools are created in turn:
+	// the fallback pools first, then the spot pools, each of which also waits for every
+	// fallback pool.
 	var previous pulumi.Resource
-	add := func(capacity cluster.Capacity, index int, vmSize string, min, max int) (pulumi.StringOutput, error) {
-		ap, err := newAgentPool(ctx, p, s, capacity, index, vmSize, min, max, previous)
-		if err != nil {
-			return pulumi.StringOutput{}, err
+	var fallback []pulumi.Resource
+	add := func(capacity cluster.Capacity, index int, vmSize string, min, max int) (*containerservice.AgentPool, error) {
+		after := slices.Clone(fallback)
+		if previous != nil && !slices.Contains(after, previous) {
+			after = append(after, previous)
 		}
-		previous = ap
-		return ap.Name, nil
-	}
-	for i, typ := range s.instanceTypes {
-		name, err := add(cluster.Spot, i, typ, firstMin(i, s.minSize), s.maxSize)
+		ap, err := newAgentPool(ctx, p, s, capacity, index, vmSize, min, max, after)
 		if err != nil {
 			return nil, err
 		}
-		g.spot = append(g.spot, name)
+		previous = ap
+		return ap, nil
 	}
 	if s.fallback {
 		for i, typ := range s.fallbackTypes {
-			name, err := add(cluster.OnDemand, i, typ, 0, s.fallbackMax)
+			ap, err := add(cluster.OnDemand, i, typ, 0, s.fallbackMax)
 			if err != nil {
 				return nil, err
 			}
-			g.fallback = append(g.fallback, name)
+			g.fallback = append(g.fallback, ap.Name)
+			g.fallbackVersions = append(g.fallbackVersions, agentPoolVersion(ap))
+			fallback = append(fallback, ap)
 		}
+	}
+	for i, typ := range s.instanceTypes {
+		ap, err := add(cluster.Spot, i, typ, firstMin(i, s.minSize), s.maxSize)
+		if err != nil {
+			return nil, err
+		}
+		g.spot = append(g.spot, ap.Name)
+		g.spotVersions = append(g.spotVersions, agentPoolVersion(ap))
 	}
 	return g, nil
 }
 
-// newAgentPool registers the agent pool of one capacity and VM size.
-func newAgentPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, index int, vmSize string, min, max int, after pulumi.Resource) (*containerservice.AgentPool, error) {
+// agentPoolVersion is the version an agent pool runs: AKS's current version of the pool,
+// or the version it was asked for while AKS reports none.
+func agentPoolVersion(ap *containerservice.AgentPool) pulumi.StringOutput {
+	return pulumi.All(ap.CurrentOrchestratorVersion, ap.OrchestratorVersion).ApplyT(func(v []any) string {
+		if current, _ := v[0].(string); current != "" {
+			return current
+		}
+		if asked, _ := v[1].(*string); asked != nil {
+			return *asked
+		}
+		return ""
+	}).(pulumi.StringOutput)
+}
+
+// newAgentPool registers the agent pool of one capacity and VM size, after the
+// resources in after.
+func newAgentPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, index int, vmSize string, min, max int, after []pulumi.Resource) (*containerservice.AgentPool, error) {
 	aks := s.cluster.Azure
 	name := fmt.Sprintf("%s%s-%d", s.name, capacityName(capacity), index)
 	var taints []string
@@ -61,7 +87,8 @@ func newAgentPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		Type:                pulumi.String("VirtualMachineScaleSets"),
 		OsType:              pulumi.String("Linux"),
 		VmSize:              pulumi.String(vmSize),
-		OrchestratorVersion: aks.Cluster.KubernetesVersion,
+		OrchestratorVersion: s.cluster.NodePoolVersion,
+		UpgradeSettings:     cluster.AgentPoolUpgradeSettings(),
 		EnableAutoScaling:   pulumi.Bool(true),
 		Count:               pulumi.Int(min),
 		MinCount:            pulumi.Int(min),
@@ -79,10 +106,7 @@ func newAgentPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 	} else {
 		args.ScaleSetPriority = pulumi.String("Regular")
 	}
-	opts := append(cloudOpts(p, s), pulumi.IgnoreChanges([]string{"count"}))
-	if after != nil {
-		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{after}))
-	}
+	opts := append(cloudOpts(p, s), pulumi.IgnoreChanges([]string{"count"}), pulumi.DependsOn(after))
 	ap, err := containerservice.NewAgentPool(ctx, name, args, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("agent pool %q: %w", name, err)

@@ -32,6 +32,16 @@
 //     pools with a minimum of 0, all tagged with the cost tags. The cluster's priority
 //     expander ranks spot above the fallback.
 //
+// # Versions and upgrades
+//
+// Every group of a pool, spot and fallback, runs its cluster's node version
+// (cluster.Args.NodeVersion, the control plane's by default) and rolls its nodes the
+// way the cluster's system pool does. The fallback groups are registered first and every
+// spot group depends on them (pulumi.DependsOn), so one update that upgrades both
+// upgrades the fallback first, and spot only once the fallback's update has finished:
+// the fallback's capacity is there while spot nodes roll. SpotVersion and
+// FallbackVersion are the minors the groups run, read from their resources.
+//
 // # The fallback delay
 //
 // How long the autoscaler waits for spot before it tries the fallback is the

@@ -2,6 +2,7 @@ package spotpool
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
@@ -21,24 +22,27 @@ type gcpBackend struct{}
 
 func (gcpBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*groups, error) {
 	g := &groups{}
-	var pools []pulumi.Resource
-	for i, typ := range s.instanceTypes {
-		np, err := newNodePool(ctx, p, s, cluster.Spot, i, typ, firstMin(i, s.minSize), s.maxSize)
-		if err != nil {
-			return nil, err
-		}
-		g.spot = append(g.spot, np.Name)
-		pools = append(pools, np)
-	}
+	var fallback []pulumi.Resource
 	if s.fallback {
 		for i, typ := range s.fallbackTypes {
-			np, err := newNodePool(ctx, p, s, cluster.OnDemand, i, typ, 0, s.fallbackMax)
+			np, err := newNodePool(ctx, p, s, cluster.OnDemand, i, typ, 0, s.fallbackMax, nil)
 			if err != nil {
 				return nil, err
 			}
 			g.fallback = append(g.fallback, np.Name)
-			pools = append(pools, np)
+			g.fallbackVersions = append(g.fallbackVersions, np.Version)
+			fallback = append(fallback, np)
 		}
+	}
+	pools := slices.Clone(fallback)
+	for i, typ := range s.instanceTypes {
+		np, err := newNodePool(ctx, p, s, cluster.Spot, i, typ, firstMin(i, s.minSize), s.maxSize, fallback)
+		if err != nil {
+			return nil, err
+		}
+		g.spot = append(g.spot, np.Name)
+		g.spotVersions = append(g.spotVersions, np.Version)
+		pools = append(pools, np)
 	}
 
 	priorities := pulumi.Array{pulumi.Map{"nodepools": names(g.spot)}}
@@ -65,8 +69,9 @@ func (gcpBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*gro
 	return g, nil
 }
 
-// newNodePool registers the node pool of one capacity and instance type.
-func newNodePool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, index int, machineType string, min, max int) (*container.NodePool, error) {
+// newNodePool registers the node pool of one capacity and instance type, after the
+// resources in after.
+func newNodePool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, index int, machineType string, min, max int, after []pulumi.Resource) (*container.NodePool, error) {
 	gke := s.cluster.GCP
 	name := fmt.Sprintf("%s%s-%d", s.name, capacityName(capacity), index)
 	var taints container.NodePoolNodeConfigTaintArray
@@ -87,17 +92,15 @@ func newNodePool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster
 		Cluster:          gke.Cluster.Name,
 		Location:         pulumi.String(s.cluster.Region),
 		NodeLocations:    pulumi.ToStringArray(s.zones),
-		Version:          gke.Cluster.MasterVersion,
+		Version:          s.cluster.NodePoolVersion,
 		InitialNodeCount: pulumi.Int((min + len(s.zones) - 1) / len(s.zones)),
 		Autoscaling: &container.NodePoolAutoscalingArgs{
 			TotalMinNodeCount: pulumi.Int(min),
 			TotalMaxNodeCount: pulumi.Int(max),
 			LocationPolicy:    pulumi.String(locationPolicy),
 		},
-		Management: &container.NodePoolManagementArgs{
-			AutoRepair:  pulumi.Bool(true),
-			AutoUpgrade: pulumi.Bool(false),
-		},
+		Management:      cluster.NodePoolManagement(),
+		UpgradeSettings: cluster.NodePoolUpgradeSettings(),
 		NodeConfig: &container.NodePoolNodeConfigArgs{
 			MachineType:            pulumi.String(machineType),
 			Spot:                   pulumi.Bool(capacity == cluster.Spot),
@@ -108,7 +111,7 @@ func newNodePool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster
 			ResourceLabels:         pulumi.ToStringMap(s.cloudTags),
 			WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{Mode: pulumi.String("GKE_METADATA")},
 		},
-	}, append(cloudOpts(p, s), pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
+	}, append(cloudOpts(p, s), pulumi.DependsOn(after), pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
 	if err != nil {
 		return nil, fmt.Errorf("node pool %q: %w", name, err)
 	}

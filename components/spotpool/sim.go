@@ -42,6 +42,26 @@ func (simBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*gro
 	}
 	g := &groups{}
 	spotName := simPoolName(s.name, cluster.Spot)
+	var fb *fleetsim.NodePool
+	var fallback []pulumi.Resource
+	if s.fallback {
+		var err error
+		fb, err = newSimPool(ctx, p, s, cluster.OnDemand, &fleetsim.NodePoolArgs{
+			Name:          pulumi.String(simPoolName(s.name, cluster.OnDemand)),
+			Cluster:       ref,
+			InstanceTypes: pulumi.ToStringArray(s.fallbackTypes),
+			MinSize:       pulumi.Int(0),
+			MaxSize:       pulumi.Int(s.fallbackMax),
+			DesiredSize:   pulumi.Int(0),
+			FallbackFor:   pulumi.String(spotName),
+		}, nil)
+		if err != nil {
+			return nil, err
+		}
+		g.fallback = append(g.fallback, fb.Name)
+		g.fallbackVersions = append(g.fallbackVersions, fb.Version)
+		fallback = append(fallback, fb)
+	}
 	spot, err := newSimPool(ctx, p, s, cluster.Spot, &fleetsim.NodePoolArgs{
 		Name:             pulumi.String(spotName),
 		Cluster:          ref,
@@ -50,36 +70,23 @@ func (simBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*gro
 		MaxSize:          pulumi.Int(s.maxSize),
 		DesiredSize:      pulumi.Int(s.minSize),
 		ProvisionTimeout: pulumi.Int(timeout),
-	})
+	}, fallback)
 	if err != nil {
 		return nil, err
 	}
 	g.spot = append(g.spot, spot.Name)
+	g.spotVersions = append(g.spotVersions, spot.Version)
 	g.costs = append(g.costs, spot.HourlyCost)
-	if !s.fallback {
-		return g, nil
+	if fb != nil {
+		g.costs = append(g.costs, fb.HourlyCost)
 	}
-	fb, err := newSimPool(ctx, p, s, cluster.OnDemand, &fleetsim.NodePoolArgs{
-		Name:          pulumi.String(simPoolName(s.name, cluster.OnDemand)),
-		Cluster:       ref,
-		InstanceTypes: pulumi.ToStringArray(s.fallbackTypes),
-		MinSize:       pulumi.Int(0),
-		MaxSize:       pulumi.Int(s.fallbackMax),
-		DesiredSize:   pulumi.Int(0),
-		FallbackFor:   pulumi.String(spotName),
-	})
-	if err != nil {
-		return nil, err
-	}
-	g.fallback = append(g.fallback, fb.Name)
-	g.costs = append(g.costs, fb.HourlyCost)
 	return g, nil
 }
 
-// newSimPool registers one capacity's fleetsim node pool with the pool's labels, taints
-// and cost tags (merged over the cluster's, in the Kubernetes label form the simulator
-// takes). Its version follows the control plane.
-func newSimPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, args *fleetsim.NodePoolArgs) (*fleetsim.NodePool, error) {
+// newSimPool registers one capacity's fleetsim node pool, after the resources in after,
+// with the pool's labels, taints and cost tags (merged over the cluster's, in the
+// Kubernetes label form the simulator takes). It runs the cluster's node version.
+func newSimPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.Capacity, args *fleetsim.NodePoolArgs, after []pulumi.Resource) (*fleetsim.NodePool, error) {
 	name := s.name + capacityName(capacity)
 	var taints fleetsim.TaintArray
 	for _, t := range s.taints(capacity) {
@@ -87,11 +94,12 @@ func newSimPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster.
 	}
 	args.CapacityType = pulumi.String(string(capacity))
 	args.Zones = pulumi.ToStringArray(s.zones)
-	args.Version = s.cluster.Version
+	args.Version = s.cluster.NodePoolVersion
 	args.Labels = pulumi.ToStringMap(s.labels(capacity))
 	args.Taints = taints
 	args.Tags = pulumi.ToStringMap(s.kubeLabels)
 	np, err := fleetsim.NewNodePool(ctx, name, args, append(cloudOpts(p, s),
+		pulumi.DependsOn(after),
 		// The autoscaler owns the pool's size once it exists.
 		pulumi.IgnoreChanges([]string{"desiredSize"}),
 	)...)

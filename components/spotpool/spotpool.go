@@ -12,14 +12,21 @@ const TypeToken = "flotilla:spotpool:SpotNodePool"
 
 // backend builds one cloud's node groups. Each cloud's backend lives in its own file.
 type backend interface {
-	// provision registers the spot groups and, when s.fallback, the fallback groups as
-	// children of p, and returns their cloud names.
+	// provision registers, as children of p, the fallback groups when s.fallback and then
+	// the spot groups, each spot group depending on every fallback group, and returns
+	// their cloud names. A spot group waits for its fallback, so one update that
+	// upgrades both upgrades the fallback first and spot only once the fallback's
+	// update has finished: the fallback's capacity is there while spot nodes roll.
 	provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*groups, error)
 }
 
-// groups are the cloud names of a pool's node groups, in order of preference.
+// groups are the cloud names of a pool's node groups, in order of preference, and the
+// versions they run.
 type groups struct {
 	spot, fallback []pulumi.StringOutput
+	// spotVersions and fallbackVersions are the groups' Kubernetes versions, as their
+	// resources report them.
+	spotVersions, fallbackVersions []pulumi.StringOutput
 	// costs are the groups' prices per hour, where the cloud reports them at deploy
 	// time (the simulator does; the real clouds bill through the cost tags instead).
 	costs []pulumi.Float64Output
@@ -62,6 +69,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	p.SpotPoolName = first(g.spot)
 	p.FallbackPoolName = first(g.fallback)
 	p.HourlyCost = sum(g.costs)
+	p.SpotVersion = oldest(g.spotVersions)
+	p.FallbackVersion = oldest(g.fallbackVersions)
 	// Derived from the spot groups, so that a workload which uses them waits for the pool.
 	selector, tolerations := s.nodeSelector, s.tolerations
 	p.NodeSelector = p.SpotPoolNames.ApplyT(func([]string) map[string]string { return selector }).(pulumi.StringMapOutput)
@@ -74,6 +83,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"nodeSelector":      p.NodeSelector,
 		"tolerations":       p.Tolerations,
 		"hourlyCost":        p.HourlyCost,
+		"spotVersion":       p.SpotVersion,
+		"fallbackVersion":   p.FallbackVersion,
 	}); err != nil {
 		return nil, fmt.Errorf("spot pool %q: register outputs: %w", name, err)
 	}
@@ -96,6 +107,36 @@ func sum(costs []pulumi.Float64Output) pulumi.Float64Output {
 		}
 		return total
 	}).(pulumi.Float64Output)
+}
+
+// oldest is the oldest Kubernetes minor among versions; no versions is "".
+func oldest(versions []pulumi.StringOutput) pulumi.StringOutput {
+	all := make([]any, len(versions))
+	for i, v := range versions {
+		all[i] = v
+	}
+	return pulumi.All(all...).ApplyT(func(vs []any) string {
+		out := ""
+		for _, v := range vs {
+			minor := cluster.MinorOf(v.(string))
+			if out == "" || olderMinor(minor, out) {
+				out = minor
+			}
+		}
+		return out
+	}).(pulumi.StringOutput)
+}
+
+// olderMinor reports whether minor a is older than b ("1.9" is older than "1.10").
+func olderMinor(a, b string) bool {
+	var aMajor, aMinor, bMajor, bMinor int
+	if _, err := fmt.Sscanf(a, "%d.%d", &aMajor, &aMinor); err != nil {
+		return false
+	}
+	if _, err := fmt.Sscanf(b, "%d.%d", &bMajor, &bMinor); err != nil {
+		return true
+	}
+	return aMajor < bMajor || aMajor == bMajor && aMinor < bMinor
 }
 
 func backendFor(cloud cluster.Cloud) (backend, error) {

@@ -65,6 +65,12 @@ type SpotNodePool struct {
 	// and Azure.
 	SpotPoolNames     pulumi.StringArrayOutput `pulumi:"spotPoolNames"`
 	FallbackPoolNames pulumi.StringArrayOutput `pulumi:"fallbackPoolNames"`
+	// SpotVersion and FallbackVersion are the Kubernetes minors the spot groups and the
+	// fallback groups run, read from their resources (the oldest when groups differ);
+	// FallbackVersion is empty when the fallback is disabled. Every group runs the
+	// cluster's node version (cluster.Args.NodeVersion).
+	SpotVersion     pulumi.StringOutput `pulumi:"spotVersion"`
+	FallbackVersion pulumi.StringOutput `pulumi:"fallbackVersion"`
 	// NodeSelector is what a workload sets to land on this pool, spot or fallback.
 	NodeSelector pulumi.StringMapOutput `pulumi:"nodeSelector"`
 	// Tolerations are the "key=value:Effect" tolerations a workload needs to run on spot.

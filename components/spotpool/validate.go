@@ -103,6 +103,8 @@ func resolve(name string, args *Args) (*spec, error) {
 			fail("Cluster %q has no %s resources to attach to: build it with cluster.New", c.Region, c.Cloud)
 		case c.Cloud != cluster.AWS && c.Cloud != cluster.GCP && c.Cloud != cluster.Azure && c.Cloud != cluster.Sim:
 			fail("Cluster's cloud %q is unknown", c.Cloud)
+		case c.NodePoolVersion == nil:
+			fail("Cluster %q has no node version for its pools: build it with cluster.New", c.Region)
 		}
 	}
 
