@@ -167,13 +167,11 @@ func checkNodeVersion(args *Args, errs *problems) {
 	if offered := OfferedVersions(args.Cloud, args.Region); offered != nil && !slices.Contains(offered, v) {
 		errs.add("NodeVersion %q is not offered in %q, which offers %s", v, args.Region, strings.Join(offered, ", "))
 	}
-	behind, ok := minorsBehind(args.Version, v)
-	switch skew := MaxNodeSkew(args.Cloud); {
-	case !ok || !versionPattern.MatchString(args.Version):
-	case behind < 0:
-		errs.add("NodeVersion %q is newer than Version %q: a node never runs a newer minor than its control plane; upgrade the control plane first", v, args.Version)
-	case behind > skew:
-		errs.add("NodeVersion %q is %d minors older than Version %q; nodes on %s may be at most %d older: upgrade the node pools before the control plane", v, behind, args.Version, args.Cloud, skew)
+	if !versionPattern.MatchString(args.Version) {
+		return
+	}
+	if err := CheckNodeVersion(args.Cloud, args.Version, v); err != nil {
+		errs.add("NodeVersion %q and Version %q: %w", v, args.Version, err)
 	}
 }
 

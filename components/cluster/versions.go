@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -36,6 +37,40 @@ func MaxNodeSkew(cloud Cloud) int {
 		return n
 	}
 	return 3
+}
+
+// NodeSkewError says that nodes at Nodes cannot run under a control plane at
+// ControlPlane on Cloud: they would be newer (Behind < 0), or more than Max minors older.
+type NodeSkewError struct {
+	Cloud               Cloud
+	ControlPlane, Nodes string
+	// Behind is how many minors the nodes would lag the control plane; Max is what
+	// Cloud allows (MaxNodeSkew).
+	Behind, Max int
+}
+
+func (e *NodeSkewError) Error() string {
+	if e.Behind < 0 {
+		return fmt.Sprintf("nodes at %s would be newer than their control plane at %s: a node never runs a newer minor than its control plane; upgrade the control plane first",
+			e.Nodes, e.ControlPlane)
+	}
+	return fmt.Sprintf("nodes at %s would be %d minors older than their control plane at %s, and %s allows %d: upgrade the node pools first",
+		e.Nodes, e.Behind, e.ControlPlane, e.Cloud, e.Max)
+}
+
+// CheckNodeVersion returns a *NodeSkewError when nodes at nodes cannot run under a
+// control plane at controlPlane on cloud: never newer, and at most MaxNodeSkew(cloud)
+// minors older (https://kubernetes.io/releases/version-skew-policy/#kubelet). Versions
+// that are not MAJOR.MINOR minors are left to the checks of their own form.
+func CheckNodeVersion(cloud Cloud, controlPlane, nodes string) error {
+	behind, ok := minorsBehind(controlPlane, nodes)
+	if !ok {
+		return nil
+	}
+	if max := MaxNodeSkew(cloud); behind < 0 || behind > max {
+		return &NodeSkewError{Cloud: cloud, ControlPlane: controlPlane, Nodes: nodes, Behind: behind, Max: max}
+	}
+	return nil
 }
 
 // minorsBehind returns how many minors older than cp the version v is (negative when

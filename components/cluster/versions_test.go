@@ -64,15 +64,15 @@ func TestNodeVersionValidation(t *testing.T) {
 		{name: "patch version", cloud: cluster.AWS, version: "1.31", nodeVersion: "1.30.4",
 			want: `NodeVersion "1.30.4" is not a Kubernetes minor in MAJOR.MINOR form`},
 		{name: "newer than the control plane", cloud: cluster.AWS, version: "1.31", nodeVersion: "1.32",
-			want: `NodeVersion "1.32" is newer than Version "1.31": a node never runs a newer minor than its control plane`},
+			want: `NodeVersion "1.32" and Version "1.31": nodes at 1.32 would be newer than their control plane at 1.31`},
 		{name: "four behind on EKS", cloud: cluster.AWS, version: "1.31", nodeVersion: "1.27",
-			want: `NodeVersion "1.27" is 4 minors older than Version "1.31"; nodes on aws may be at most 3 older`},
+			want: `NodeVersion "1.27" and Version "1.31": nodes at 1.27 would be 4 minors older than their control plane at 1.31, and aws allows 3`},
 		{name: "three behind on GKE", cloud: cluster.GCP, version: "1.31", nodeVersion: "1.28",
-			want: `NodeVersion "1.28" is 3 minors older than Version "1.31"; nodes on gcp may be at most 2 older`},
+			want: `nodes at 1.28 would be 3 minors older than their control plane at 1.31, and gcp allows 2`},
 		{name: "three behind on AKS", cloud: cluster.Azure, version: "1.31", nodeVersion: "1.28",
-			want: `nodes on azure may be at most 2 older`},
+			want: `and azure allows 2`},
 		{name: "four behind on the simulator", cloud: cluster.Sim, version: "1.33", nodeVersion: "1.29",
-			want: `NodeVersion "1.29" is 4 minors older than Version "1.33"; nodes on sim may be at most 3 older`},
+			want: `nodes at 1.29 would be 4 minors older than their control plane at 1.33, and sim allows 3`},
 		{name: "not offered in the sim region", cloud: cluster.Sim, version: "1.31", nodeVersion: "1.28",
 			want: `NodeVersion "1.28" is not offered in "sim-eu-1", which offers 1.29, 1.30, 1.31, 1.32, 1.33`},
 	}
@@ -326,6 +326,18 @@ func TestAutoUpgradeReadsTheState(t *testing.T) {
 			assert.Equal(t, tt.want, await(t, c.AutoUpgrade))
 		})
 	}
+}
+
+func TestCheckNodeVersion(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, cluster.CheckNodeVersion(cluster.AWS, "1.31", "1.31"))
+	assert.NoError(t, cluster.CheckNodeVersion(cluster.AWS, "1.31", "1.28"))
+	assert.NoError(t, cluster.CheckNodeVersion(cluster.AWS, "1.31", "1.31.2"), "a malformed minor is another check's business")
+	var skew *cluster.NodeSkewError
+	require.ErrorAs(t, cluster.CheckNodeVersion(cluster.GCP, "1.31", "1.28"), &skew)
+	assert.Equal(t, cluster.NodeSkewError{Cloud: cluster.GCP, ControlPlane: "1.31", Nodes: "1.28", Behind: 3, Max: 2}, *skew)
+	require.ErrorAs(t, cluster.CheckNodeVersion(cluster.Sim, "1.9", "1.10"), &skew)
+	assert.Equal(t, -1, skew.Behind, "1.10 is newer than 1.9")
 }
 
 func TestMaxNodeSkew(t *testing.T) {

@@ -17,6 +17,11 @@
 //		Tags:     costtags.Tags{"team": "platform"},
 //	})
 //
+// Version is the control planes' Kubernetes minor and NodeVersion their node pools'
+// (empty: each cluster's control-plane minor); a ClusterSpec may set either for its own
+// cluster. A node version is checked against its control plane before anything is
+// registered: never newer, and at most cluster.MaxNodeSkew minors older.
+//
 // # Address plan
 //
 // PlanNetworks gives each cluster the same slot on every cloud, carved from the

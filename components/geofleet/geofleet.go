@@ -29,14 +29,17 @@ type SpotPoolSpec struct {
 
 // ClusterSpec places one cluster of the fleet.
 type ClusterSpec struct {
-	Name       string // empty: "<cloud>-<region>"
-	Cloud      cluster.Cloud
-	Region     string
-	Zones      []string
-	Version    string           // empty: the fleet's Version
-	Network    *cluster.Network // nil: allocated from the address space
-	SystemPool cluster.SystemPool
-	SpotPools  []SpotPoolSpec
+	Name    string // empty: "<cloud>-<region>"
+	Cloud   cluster.Cloud
+	Region  string
+	Zones   []string
+	Version string // empty: the fleet's Version
+	// NodeVersion is the minor of the cluster's node pools; empty: the fleet's
+	// NodeVersion, and without one the cluster's Version (cluster.Args.NodeVersion).
+	NodeVersion string
+	Network     *cluster.Network // nil: allocated from the address space
+	SystemPool  cluster.SystemPool
+	SpotPools   []SpotPoolSpec
 }
 
 // key is the cluster's name in the fleet: its Name, or "<cloud>-<region>".
@@ -53,8 +56,11 @@ func (s ClusterSpec) key() string {
 
 // Args configures a GeoFleet.
 type Args struct {
-	Environment  string
-	Version      string // Kubernetes minor every cluster runs unless its spec says otherwise
+	Environment string
+	Version     string // Kubernetes minor every cluster runs unless its spec says otherwise
+	// NodeVersion is the minor every cluster's node pools run unless its spec says
+	// otherwise; empty: each cluster's control-plane version.
+	NodeVersion  string
 	AddressSpace string // the environment's block, e.g. "10.32.0.0/11"
 	Clusters     []ClusterSpec
 	Tags         costtags.Tags
@@ -218,6 +224,9 @@ func resolve(name string, args *Args) ([]member, map[string]cluster.Network, err
 	if !versionPattern.MatchString(args.Version) {
 		fail("Version %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", args.Version)
 	}
+	if args.NodeVersion != "" && !versionPattern.MatchString(args.NodeVersion) {
+		fail("NodeVersion %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", args.NodeVersion)
+	}
 	if len(args.Clusters) == 0 {
 		fail("Clusters is empty: a fleet has at least one cluster")
 	}
@@ -247,14 +256,19 @@ func resolve(name string, args *Args) ([]member, map[string]cluster.Network, err
 		if version == "" {
 			version = args.Version
 		}
+		nodeVersion := spec.NodeVersion
+		if nodeVersion == "" {
+			nodeVersion = args.NodeVersion
+		}
 		ca := &cluster.Args{
-			Cloud:      spec.Cloud,
-			Region:     spec.Region,
-			Zones:      spec.Zones,
-			Version:    version,
-			Network:    plan[cname],
-			SystemPool: spec.SystemPool,
-			Tags:       maps.Clone(tags),
+			Cloud:       spec.Cloud,
+			Region:      spec.Region,
+			Zones:       spec.Zones,
+			Version:     version,
+			NodeVersion: nodeVersion,
+			Network:     plan[cname],
+			SystemPool:  spec.SystemPool,
+			Tags:        maps.Clone(tags),
 		}
 		var clusterProblems []error
 		ca.MaxNodeProvisionTime, clusterProblems = checkCluster(spec, ca)
@@ -293,6 +307,14 @@ func checkCluster(spec ClusterSpec, ca *cluster.Args) (time.Duration, []error) {
 	}
 	if spec.Version != "" && !versionPattern.MatchString(spec.Version) {
 		fail("Version %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", spec.Version)
+	}
+	if spec.NodeVersion != "" && !versionPattern.MatchString(spec.NodeVersion) {
+		fail("NodeVersion %q is not a Kubernetes minor in MAJOR.MINOR form, such as \"1.31\"", spec.NodeVersion)
+	}
+	if ca.NodeVersion != "" {
+		if err := cluster.CheckNodeVersion(spec.Cloud, ca.Version, ca.NodeVersion); err != nil {
+			fail("NodeVersion %q and Version %q: %w", ca.NodeVersion, ca.Version, err)
+		}
 	}
 	prod := cluster.IsProd(ca.Tags)
 

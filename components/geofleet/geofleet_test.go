@@ -353,6 +353,17 @@ func TestNewValidation(t *testing.T) {
 			`cluster "gcp-mars-north1" (Clusters[2]): Region "mars-north1" is unknown for cloud "gcp"`,
 			`cluster "azure-westeurope" (Clusters[3]): Version "v1" is not a Kubernetes minor`,
 		}},
+		{name: "node versions", args: func(a *geofleet.Args) {
+			a.NodeVersion = "1.30.1"
+			a.Clusters[0].NodeVersion = "1.32"
+			a.Clusters[2].NodeVersion = "1.28"
+			a.Clusters[3].NodeVersion = "latest"
+		}, wantParts: []string{
+			`NodeVersion "1.30.1" is not a Kubernetes minor in MAJOR.MINOR form`,
+			`cluster "aws-eu-west-1" (Clusters[0]): NodeVersion "1.32" and Version "1.31": nodes at 1.32 would be newer than their control plane at 1.31`,
+			`cluster "gcp-europe-west1" (Clusters[2]): NodeVersion "1.28" and Version "1.31": nodes at 1.28 would be 3 minors older than their control plane at 1.31, and gcp allows 2`,
+			`cluster "azure-westeurope" (Clusters[3]): NodeVersion "latest" is not a Kubernetes minor`,
+		}},
 		{name: "spot pool problems", args: func(a *geofleet.Args) {
 			a.Clusters[1].SpotPools[1].Name = "batch"
 			a.Clusters[2].SpotPools[0].InstanceTypes = []string{"e2-standard-4"}
@@ -454,4 +465,38 @@ func BenchmarkNew100Clusters(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestNodeVersionsReachEveryPool checks where each cluster's node version comes from
+// (its spec, else the fleet's, else its own control plane's) and that the system pool,
+// the spot pools and their fallbacks all run it.
+func TestNodeVersionsReachEveryPool(t *testing.T) {
+	t.Parallel()
+	args := multiCloud()
+	args.Clusters = args.Clusters[:2]
+	args.NodeVersion = "1.30"
+	args.Clusters[0].NodeVersion = "1.29"
+	m, fleet := runFleet(t, "staging", args)
+
+	want := map[string]string{
+		"aws-eu-west-1":   "1.29", // its own
+		"aws-eu-west-1-b": "1.30", // the fleet's, which is also its control plane's
+	}
+	for key, version := range want {
+		c := fleet.Clusters[key]
+		assert.Equal(t, version, pulumitest.Await(t, c.NodeVersion), key)
+		comp := m.MustGet(t, cluster.TypeToken, "staging-"+key)
+		assert.Equal(t, version, childOf(t, m, comp.URN, "aws:eks/nodeGroup:NodeGroup").Input(t, "version").StringValue(), "%s system pool", key)
+		for name, pool := range fleet.SpotPools[key] {
+			comp := m.MustGet(t, spotpool.TypeToken, "staging-"+key+"-"+name)
+			for _, r := range m.Children(comp.URN) {
+				if r.Type == "aws:eks/nodeGroup:NodeGroup" {
+					assert.Equal(t, version, r.Input(t, "version").StringValue(), r.Name)
+				}
+			}
+			assert.Equal(t, version, pulumitest.Await(t, pool.SpotVersion), name)
+			assert.Equal(t, version, pulumitest.Await(t, pool.FallbackVersion), name)
+		}
+	}
+	assert.Equal(t, "1.31", pulumitest.Await(t, fleet.Clusters["aws-eu-west-1"].Version), "the control plane keeps the fleet's version")
 }
