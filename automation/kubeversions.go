@@ -27,6 +27,8 @@ var cloudPoolLabels = []string{
 	// https://learn.microsoft.com/azure/aks/use-labels (reserved system labels)
 	"kubernetes.azure.com/agentpool",
 	"agentpool",
+	// the simulator's (internal/fleetsim/simapi.LabelNodePool)
+	"fleetsim.flotilla.io/nodepool",
 }
 
 // KubeVersions is the VersionSource of clusters reached through their Kubernetes API,
