@@ -505,9 +505,10 @@ func (s *State) complete(env Env, op *Operation) bool {
 // waitsForNodes reports whether a pool's upgrade still waits for its Nodes in the
 // cluster's Kubernetes API to run the new version, as a managed cloud's node-pool
 // upgrade ends only once the last node has been replaced. Clusters without a real
-// control plane (lite mode) have no Nodes to wait for.
+// control plane (lite mode) have no Nodes to wait for, and a plane that is down is not
+// waited for: its Nodes roll in when it is back.
 func waitsForNodes(c *Cluster, p *NodePool, op *Operation) bool {
-	return op.ToVersion != "" && c.KubeVersion != "" && p.NodesVersion != op.ToVersion
+	return op.ToVersion != "" && c.KubeVersion != "" && c.PlaneReady && p.NodesVersion != op.ToVersion
 }
 
 // Advance moves the cloud to env.Now: it completes operations whose time is up, removes

@@ -106,6 +106,26 @@ func TestPoolUpgradeWaitsForItsNodes(t *testing.T) {
 	assert.Empty(t, c.Operation)
 }
 
+func TestPoolUpgradeDoesNotWaitForAPlaneThatIsDown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := w.cluster("dev", "sim-east-1", "1.31")
+	spot := w.pool(spotPool(c.ID, 2))
+	_, err := w.s.UpdateCluster(w.env, c.ID, cloud.ClusterSpec{Version: "1.32"})
+	require.NoError(t, err)
+	w.wait(w.env.Durations.ClusterUpgrade)
+	c.KubeVersion, c.PlaneReady = "v1.37.2", false
+
+	spec := spot.NodePoolSpec
+	spec.Version = "1.32"
+	op, err := w.s.UpdateNodePool(w.env, spot.ID, spec)
+	require.NoError(t, err)
+	w.env.Now = w.env.Now.Add(w.env.Durations.PoolCreate)
+	w.s.Advance(w.env)
+	assert.Equal(t, cloud.OpDone, op.Status, "no Nodes can roll while the plane is down; they do when it is back")
+	assert.Equal(t, "1.32", spot.Version)
+}
+
 func TestNodeName(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "app-spot-v1-31-sim-east-1a-0", cloud.NodeName("app-spot", "1.31", "sim-east-1a", 0))
