@@ -85,6 +85,9 @@ func (d *Deployer) Upgrade(ctx context.Context, req UpgradeRequest) (*Journal, e
 	if err := d.checkFrozen(); err != nil {
 		return nil, err
 	}
+	if _, err := parseTarget(req.To); err != nil {
+		return nil, err
+	}
 	plan, err := d.preflight(ctx, req.Selection, req.Approve)
 	if err != nil {
 		return nil, err
@@ -106,9 +109,9 @@ func (d *Deployer) Upgrade(ctx context.Context, req UpgradeRequest) (*Journal, e
 
 // planUpgrade is the upgrade pre-flight over a plan's stacks, and the plan.
 func (d *Deployer) planUpgrade(ctx context.Context, plan Plan, to string) (*UpgradePlan, error) {
-	target, err := ParseMinor(to)
-	if err != nil || to != target.String() {
-		return nil, &InputError{Msg: fmt.Sprintf("--to %q: name a Kubernetes minor such as \"1.33\"", to)}
+	target, err := parseTarget(to)
+	if err != nil {
+		return nil, err
 	}
 	up := &UpgradePlan{Target: target, Plan: plan}
 	var problems []string
@@ -176,6 +179,15 @@ func (d *Deployer) planUpgrade(ctx context.Context, plan Plan, to string) (*Upgr
 		return nil, &InputError{Msg: fmt.Sprintf("the upgrade to %s cannot start; pre-flight found, before anything changed:\n  %s", target, strings.Join(problems, "\n  "))}
 	}
 	return up, nil
+}
+
+// parseTarget reads an upgrade's target: a minor, such as "1.33".
+func parseTarget(to string) (Minor, error) {
+	target, err := ParseMinor(to)
+	if err != nil || to != target.String() {
+		return Minor{}, &InputError{Msg: fmt.Sprintf("--to %q: name a Kubernetes minor such as \"1.33\"", to)}
+	}
+	return target, nil
 }
 
 // stackUpgradeProblems are a selected stack's pre-flight problems besides its versions:

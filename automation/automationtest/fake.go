@@ -88,6 +88,9 @@ type Fake struct {
 	Drift map[string][]automation.ResourceChange
 	// StackOutputs are the per-stack outputs after an up.
 	StackOutputs map[string]automation.Outputs
+	// OutputsOf, when set, gives an up's outputs instead of StackOutputs: from the
+	// stack file it ran with, say. It is called under the Fake's lock.
+	OutputsOf func(s automation.StackRef, o automation.OpOptions) automation.Outputs
 	// Cloud are resources the simulated cloud has, by URN to ID: Resolve adopts the
 	// pending creates it finds here.
 	Cloud map[string]string
@@ -249,6 +252,9 @@ func (f *Fake) Up(ctx context.Context, s automation.StackRef, o automation.OpOpt
 		f.bump(s.Stack, "update", start)
 		st := f.sim(s.Stack)
 		st.outputs = copyOutputs(f.StackOutputs[s.Stack])
+		if f.OutputsOf != nil {
+			st.outputs = f.OutputsOf(s, o)
+		}
 		res.Outputs = copyOutputs(st.outputs)
 		return nil
 	})

@@ -20,6 +20,9 @@ type FakeHealth struct {
 	// how many checks of it came before; it may change problems, e.g. to turn a stack
 	// unhealthy during a soak.
 	OnCheck func(s automation.StackRef, n int)
+	// Clock, when set, stamps the readings (default time.Now): set it with the
+	// Deployer's clock when a test moves time.
+	Clock func() time.Time
 }
 
 // NewFakeHealth returns a FakeHealth under which every stack is healthy.
@@ -45,6 +48,9 @@ func (h *FakeHealth) Check(ctx context.Context, s automation.StackRef, _ automat
 		return automation.HealthReport{}, err
 	}
 	checked := time.Now()
+	if h.Clock != nil {
+		checked = h.Clock()
+	}
 	if h.stale {
 		checked = checked.Add(-time.Hour)
 	}
