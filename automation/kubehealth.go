@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/flotilla-io/flotilla/automation/diagnose"
 )
 
 // Node labels every Flotilla node pool puts on its nodes (see components/cluster).
@@ -230,12 +232,15 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // CheckCluster reads one cluster through its kubeconfig against its pools, letting it
-// settle as WithSettle says.
+// settle as WithSettle says. An unhealthy last reading says why (Explain).
 func (h *KubeHealth) CheckCluster(ctx context.Context, name, kubeconfig string, pools []PoolSpec) ClusterHealth {
 	deadline := h.now().Add(h.settle)
 	for {
 		ch, answered := h.ReadCluster(ctx, name, kubeconfig, pools)
 		if len(ch.Problems) == 0 || !answered || !h.now().Before(deadline) {
+			if len(ch.Problems) > 0 && answered {
+				h.Explain(ctx, kubeconfig, pools, &ch)
+			}
 			return ch
 		}
 		select {
@@ -250,21 +255,127 @@ func (h *KubeHealth) CheckCluster(ctx context.Context, name, kubeconfig string, 
 // ReadCluster takes one reading of a cluster, and says whether its API server answered.
 func (h *KubeHealth) ReadCluster(ctx context.Context, name, kubeconfig string, pools []PoolSpec) (ClusterHealth, bool) {
 	ch := ClusterHealth{Name: name, Source: "kubernetes"}
+	cs, host, err := h.client(kubeconfig)
+	if err != nil {
+		ch.Problems = []string{err.Error()}
+		return ch, false
+	}
+	r := h.read(ctx, cs, host, pools)
+	ch.Problems, ch.Summary = r.problems, r.summary
+	return ch, !r.unreachable
+}
+
+// client builds a client for a cluster's kubeconfig, each call bounded by the timeout,
+// and returns its API server's address.
+func (h *KubeHealth) client(kubeconfig string) (kubernetes.Interface, string, error) {
 	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
 	if err != nil {
-		ch.Problems = []string{fmt.Sprintf("its kubeconfig does not load: %v", err)}
-		return ch, false
+		return nil, "", fmt.Errorf("its kubeconfig does not load: %w", err)
 	}
 	cfg.Timeout = h.timeout
 	cs, err := h.clients(cfg)
 	if err != nil {
-		ch.Problems = []string{fmt.Sprintf("no client for the API server at %s: %v", cfg.Host, err)}
-		return ch, false
+		return nil, cfg.Host, fmt.Errorf("no client for the API server at %s: %w", cfg.Host, err)
 	}
-	r := h.read(ctx, cs, cfg.Host, pools)
-	ch.Problems, ch.Summary = r.problems, r.summary
-	return ch, !r.unreachable
+	return cs, cfg.Host, nil
 }
+
+// maxExplained bounds the diagnosis lines an unhealthy reading carries; `flotilla
+// diagnose` lists them all.
+const maxExplained = 6
+
+// Explain diagnoses an unhealthy cluster and puts the causes into its reading, so that a
+// failed gate says why: a Pending kube-system pod's structured cause replaces the
+// scheduler's raw message, and the findings on every other namespace's pods and on the
+// nodes follow, each with what to do next. It reads the cluster once more (its pods,
+// nodes and the events of the namespaces with a problem), within twice the call
+// timeout. Every pod counts, however young: the gate reads the cluster as it is now.
+func (h *KubeHealth) Explain(ctx context.Context, kubeconfig string, pools []PoolSpec, ch *ClusterHealth) {
+	cs, _, err := h.client(kubeconfig)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*h.timeout)
+	defer cancel()
+	rep, err := diagnose.Diagnose(ctx, cs, diagnose.Options{MinAge: -1, Now: h.now(), Pools: diagnosePools(pools)})
+	if err != nil {
+		ch.Problems = append(ch.Problems, fmt.Sprintf("why: the diagnosis could not read the cluster: %v", err))
+		return
+	}
+	explained := map[string]bool{}
+	for _, f := range rep.Findings {
+		if f.Kind == diagnose.KindPending && f.Namespace == "kube-system" && f.Node == "" {
+			explained[pendingLine(f.Pod)] = true
+		}
+	}
+	var problems []string
+	for _, p := range ch.Problems {
+		if head, _, _ := strings.Cut(p, ": "); explained[head] {
+			continue
+		}
+		problems = append(problems, p)
+	}
+	lines := diagnose.Lines(rep.Findings)
+	if len(lines) > maxExplained {
+		lines = append(lines[:maxExplained:maxExplained], fmt.Sprintf("and %d more finding(s): `flotilla diagnose` lists them", len(lines)-maxExplained))
+	}
+	problems = append(problems, lines...)
+	ch.Problems = problems
+}
+
+// pendingLine is how a reading names a Pending kube-system pod, before the scheduler's
+// message.
+func pendingLine(pod string) string { return "kube-system pod " + pod + " Pending" }
+
+// diagnosePools are a cluster's pools as the diagnosis takes them.
+func diagnosePools(pools []PoolSpec) []diagnose.Pool {
+	out := make([]diagnose.Pool, 0, len(pools))
+	for _, p := range pools {
+		out = append(out, diagnose.Pool{Name: p.Name, Label: p.Label, Capacity: p.Capacity, Desired: p.Desired, FallbackFor: p.FallbackFor})
+	}
+	return out
+}
+
+// DiagnoseStack diagnoses the clusters of the stack's "kubeconfigs" output (only
+// scope.Cluster when set), with the pools the PoolSource gives; without them the nodes'
+// labels say which pools are spot.
+func (h *KubeHealth) DiagnoseStack(ctx context.Context, s StackRef, outputs Outputs, scope DiagnoseScope) ([]ClusterDiagnosis, error) {
+	kubeconfigs, err := Kubeconfigs(outputs)
+	if err != nil {
+		return nil, err
+	}
+	pools, err := h.pools.Pools(ctx, s, outputs)
+	if err != nil {
+		pools = nil
+	}
+	var out []ClusterDiagnosis
+	for _, name := range sortedKeys(kubeconfigs) {
+		if scope.Cluster != "" && name != scope.Cluster {
+			continue
+		}
+		out = append(out, h.DiagnoseCluster(ctx, name, kubeconfigs[name], pools[name], scope))
+	}
+	return out, nil
+}
+
+// DiagnoseCluster diagnoses one cluster through its kubeconfig.
+func (h *KubeHealth) DiagnoseCluster(ctx context.Context, name, kubeconfig string, pools []PoolSpec, scope DiagnoseScope) ClusterDiagnosis {
+	cd := ClusterDiagnosis{Name: name}
+	cs, host, err := h.client(kubeconfig)
+	if err != nil {
+		cd.Error = err.Error()
+		return cd
+	}
+	rep, err := diagnose.Diagnose(ctx, cs, diagnose.Options{Namespace: scope.Namespace, MinAge: scope.MinAge, Now: h.now(), Pools: diagnosePools(pools)})
+	if err != nil {
+		cd.Error = fmt.Sprintf("the API server at %s: %v", host, err)
+		return cd
+	}
+	cd.Report = rep
+	return cd
+}
+
+var _ StackDiagnoser = (*KubeHealth)(nil)
 
 type reading struct {
 	problems    []string
@@ -299,7 +410,7 @@ func (h *KubeHealth) read(ctx context.Context, cs kubernetes.Interface, host str
 		p := &pods.Items[i]
 		if p.Status.Phase == corev1.PodPending && p.DeletionTimestamp == nil {
 			pending++
-			r.problems = append(r.problems, fmt.Sprintf("kube-system pod %s Pending: %s", p.Name, pendingReason(p)))
+			r.problems = append(r.problems, pendingLine(p.Name)+": "+pendingReason(p))
 		}
 	}
 	ready := 0

@@ -10,8 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
@@ -59,6 +61,29 @@ func khPod(name string, phase corev1.PodPhase, schedMsg string) *corev1.Pod {
 	return p
 }
 
+// khWorkload is a team's pod the scheduler cannot place, created five minutes ago.
+func khWorkload(ns, name, schedMsg string) *corev1.Pod {
+	p := khPod(name, corev1.PodPending, schedMsg)
+	p.Namespace, p.UID = ns, types.UID(ns+"-"+name)
+	p.CreationTimestamp = metav1.NewTime(time.Now().Add(-5 * time.Minute))
+	p.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/api:1", Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")},
+	}}}
+	return p
+}
+
+// khAutoscalerEvent is the cluster-autoscaler's NotTriggerScaleUp on a pod
+// (kubernetes/autoscaler cluster-autoscaler/processors/status/eventing_scale_up_processor.go).
+func khAutoscalerEvent(p *corev1.Pod, msg string) *corev1.Event {
+	return &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name + ".ca"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID},
+		Type:           corev1.EventTypeNormal, Reason: "NotTriggerScaleUp", Message: msg, Count: 4,
+		Source:        corev1.EventSource{Component: "cluster-autoscaler"},
+		LastTimestamp: metav1.NewTime(time.Now().Add(-30 * time.Second)),
+	}
+}
+
 // khPools is a cluster with a system pool of 1 and a spot pool of 2 with its fallback.
 var khPools = map[string][]automation.PoolSpec{"east-1": {
 	{Name: "system", Label: "system", Capacity: "on-demand", Desired: 1},
@@ -97,7 +122,10 @@ func TestKubeHealth(t *testing.T) {
 		{name: "node NotReady", objs: []runtime.Object{
 			khNode("sys-a-0", "system", "on-demand", false),
 			khNode("gen-a-0", "general", "spot", true), khNode("gen-b-0", "general", "spot", true),
-		}, want: []string{"east-1: pool system: 0/1 nodes Ready (not Ready: sys-a-0 (Ready=False, KubeletNotReady: container runtime is down)); 1 missing"}},
+		}, want: []string{
+			"east-1: pool system: 0/1 nodes Ready (not Ready: sys-a-0 (Ready=False, KubeletNotReady: container runtime is down)); 1 missing",
+			"east-1: node sys-a-0: NotReady (Ready=False): KubeletNotReady: container runtime is down; next: its kubelet reports it not ready: check the container runtime and the network plugin on it (its condition's message), or replace the node",
+		}},
 		{name: "missing nodes", objs: []runtime.Object{
 			khNode("gen-a-0", "general", "spot", true), khNode("gen-b-0", "general", "spot", true),
 		}, want: []string{"east-1: pool system: 0/1 nodes Ready; 1 missing"}},
@@ -113,7 +141,10 @@ func TestKubeHealth(t *testing.T) {
 			khNode("sys-a-0", "system", "on-demand", true),
 		}, want: []string{"east-1: pool general-spot: 0/2 nodes Ready; its fallback general-fallback covers 0 of the 2 missing (spot shortage not covered)"}},
 		{name: "Pending kube-system pod", objs: append(healthy[:3:3], khPod("coredns-xyz", corev1.PodPending, "0/3 nodes are available: 3 node(s) had untolerated taint")),
-			want: []string{"east-1: kube-system pod coredns-xyz Pending: 0/3 nodes are available: 3 node(s) had untolerated taint"}},
+			// The diagnosis's cause replaces the scheduler's raw message.
+			want: []string{"east-1: pod kube-system/coredns-xyz Pending: 0/3 nodes fit it: 3 have a taint it does not tolerate; next: tolerate the taints of the pool it should run on, or select a pool without them"}},
+		{name: "a workload Pending outside kube-system does not fail the gate", objs: append(healthy[:4:4], khWorkload("payments", "api-a", "0/3 nodes are available: 3 Insufficient cpu.")),
+			summary: "3 node(s) Ready in 3 pool(s), 1 kube-system pod(s), none Pending"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +163,41 @@ func TestKubeHealth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An unhealthy cluster says why: the diagnosis's causes follow the gate's problems.
+func TestKubeHealthSaysWhy(t *testing.T) {
+	t.Parallel()
+	msg := "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+	a, b := khWorkload("payments", "api-a", msg), khWorkload("payments", "api-b", msg)
+	objs := []runtime.Object{
+		khNode("sys-a-0", "system", "on-demand", true),
+		khNode("fb-a-0", "general", "on-demand", true), // the fallback covers 1 of 2
+		a, b,
+		khAutoscalerEvent(a, "pod didn't trigger scale-up: 1 max node group size reached"),
+		khAutoscalerEvent(b, "pod didn't trigger scale-up: 1 max node group size reached"),
+	}
+	rep, err := fakeHealth(objs...).Check(context.Background(), khRef, khOutputs)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"east-1: pool general-spot: 0/2 nodes Ready; its fallback general-fallback covers 1 of the 2 missing (spot shortage not covered)",
+		"east-1: 2 pods Pending in payments (api-a, api-b): 0/2 nodes fit it: 2 lack free cpu; the autoscaler cannot add nodes for it: max node group size reached (1 node group); " +
+			"next: raise the max size of the node group(s) at their limit (the pool's maxSize in its stack file), or lower the pod's requests",
+	}, rep.Problems())
+}
+
+func TestKubeHealthExplainsAtMostAFewFindings(t *testing.T) {
+	t.Parallel()
+	objs := []runtime.Object{khNode("sys-a-0", "system", "on-demand", false)}
+	for i := range 8 {
+		objs = append(objs, khWorkload(fmt.Sprintf("team-%d", i), "api", "0/1 nodes are available: 1 node(s) had untolerated taint(s)."))
+	}
+	rep, err := fakeHealth(objs...).Check(context.Background(), khRef, khOutputs)
+	require.NoError(t, err)
+	problems := rep.Problems()
+	require.Len(t, problems, 2+6+1, "the pools' problems, six findings, and how many more: %q", problems)
+	assert.Contains(t, problems[2], "east-1: pod team-0/api Pending: 0/1 nodes fit it: 1 have a taint it does not tolerate; next: ")
+	assert.Equal(t, "east-1: and 3 more finding(s): `flotilla diagnose` lists them", problems[8])
 }
 
 func TestKubeHealthUnreachableAPIFailsQuickly(t *testing.T) {

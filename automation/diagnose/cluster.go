@@ -383,7 +383,7 @@ func (c *clusterView) nodeFindings() []Finding {
 				if cond.Status == corev1.ConditionUnknown {
 					f.Next = "its kubelet stopped reporting: check the machine in the cloud (stopped, cut off, out of resources); its pods are evicted after their tolerationSeconds (5m by default) and rescheduled"
 				} else {
-					f.Next = "its kubelet reports it not ready: check the container runtime and the network plugin on it (the message above), or replace the node"
+					f.Next = "its kubelet reports it not ready: check the container runtime and the network plugin on it (its condition's message), or replace the node"
 				}
 			}
 			if c.opts.old(f.Since) {

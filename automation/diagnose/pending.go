@@ -249,6 +249,9 @@ func (c *clusterView) spotNeed(p *corev1.Pod, s *Scheduling) *SpotNeed {
 	return nil
 }
 
+// standard are the resources every node reports in its allocatable.
+var standard = map[corev1.ResourceName]bool{corev1.ResourceCPU: true, corev1.ResourceMemory: true, corev1.ResourceEphemeralStorage: true, corev1.ResourcePods: true}
+
 // tooBig says how the pod's requests exceed every node it could run on, "" when they
 // do not.
 func (c *clusterView) tooBig(p *corev1.Pod, s *Scheduling) string {
@@ -265,6 +268,9 @@ func (c *clusterView) tooBig(p *corev1.Pod, s *Scheduling) string {
 			continue
 		}
 		most, node := largest(nodes, name)
+		if node == "" && standard[name] {
+			continue // the nodes do not say: leave it to the scheduler's words
+		}
 		if node == "" || want.Cmp(most) > 0 {
 			if node == "" {
 				parts = append(parts, fmt.Sprintf("it requests %s %s, which no node it can run on offers", name, want.String()))
