@@ -171,7 +171,7 @@ func TestCheckRemovedAPIsMessages(t *testing.T) {
 			want: []string{"kubernetes:extensions/v1beta1:PodSecurityPolicy: Kubernetes 1.16 stops serving extensions/v1beta1 PodSecurityPolicy; migrate to Pod Security Admission (https://kubernetes.io/docs/concepts/security/pod-security-admission/) or a third-party admission webhook"}},
 		{name: "a CronJob across several releases, once, in order, with others that stay",
 			types: []string{"kubernetes:core/v1:Pod", "kubernetes:batch/v1beta1:CronJob", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1beta1:CronJob", "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler"},
-			from: 21, to: 30,
+			from:  21, to: 30,
 			want: []string{
 				"kubernetes:batch/v1beta1:CronJob: Kubernetes 1.25 stops serving batch/v1beta1 CronJob; migrate to batch/v1 CronJob (served since 1.21)",
 				"kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler: Kubernetes 1.26 stops serving autoscaling/v2beta2 HorizontalPodAutoscaler; migrate to autoscaling/v2 HorizontalPodAutoscaler (served since 1.23)",
