@@ -101,11 +101,15 @@ func (h *Health) Check(ctx context.Context, s automation.StackRef, outputs autom
 }
 
 // checkCluster reads one cluster until it is healthy, it cannot become so by waiting,
-// or deadline has passed.
+// or deadline has passed. A kube-mode cluster still unhealthy then says why: the
+// diagnosis of its Kubernetes API (automation.KubeHealth.Explain).
 func (h *Health) checkCluster(ctx context.Context, deadline time.Time, name, kubeconfig string, outputs automation.Outputs) (automation.ClusterHealth, error) {
 	for {
-		ch, final, err := h.readCluster(ctx, name, kubeconfig, outputs)
+		ch, final, explain, err := h.readCluster(ctx, name, kubeconfig, outputs)
 		if err != nil || len(ch.Problems) == 0 || final || !time.Now().Before(deadline) {
+			if err == nil && len(ch.Problems) > 0 && explain != nil {
+				explain(&ch)
+			}
 			return ch, err
 		}
 		select {
@@ -117,17 +121,18 @@ func (h *Health) checkCluster(ctx context.Context, deadline time.Time, name, kub
 }
 
 // readCluster takes one reading of a cluster. final says that waiting would not help:
-// the cluster is gone, or its control plane is down.
-func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outputs automation.Outputs) (ch automation.ClusterHealth, final bool, err error) {
+// the cluster is gone, or its control plane is down. explain, set for a cluster whose
+// Kubernetes API answered, adds the diagnosis's causes to an unhealthy reading.
+func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outputs automation.Outputs) (ch automation.ClusterHealth, final bool, explain func(*automation.ClusterHealth), err error) {
 	st, err := h.c.State(ctx)
 	if err != nil {
-		return ch, false, fmt.Errorf("reading the simulated cloud: %w", err)
+		return ch, false, nil, fmt.Errorf("reading the simulated cloud: %w", err)
 	}
 	ch = automation.ClusterHealth{Name: name, Source: "cloud"}
 	c, where := findCluster(st, name, outputs)
 	if c == nil {
 		ch.Problems = []string{fmt.Sprintf("the simulated cloud has no cluster %s: it was deleted outside the deploy program; run `flotilla drift`, then a rollout to recreate it", where)}
-		return ch, true, nil
+		return ch, true, nil, nil
 	}
 	var problems []string
 	if c.Status != cloud.StatusActive {
@@ -144,13 +149,14 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 		}
 		problems = append(problems, p)
 		ch.Problems = problems
-		return ch, true, nil
+		return ch, true, nil, nil
 	}
 	if hasKubeAPI(c) {
 		if kubeconfig == "" {
 			kubeconfig = c.Kubeconfig
 		}
-		ch, answered := h.kube.ReadCluster(ctx, name, kubeconfig, desiredPools(st, c))
+		pools := desiredPools(st, c)
+		ch, answered := h.kube.ReadCluster(ctx, name, kubeconfig, pools)
 		if !answered {
 			if cur := serverOf(c.Kubeconfig); cur != "" && cur != serverOf(kubeconfig) {
 				ch.Problems = append(ch.Problems, fmt.Sprintf("the simulated cloud now serves %s/%s at %s, not where the stack's kubeconfig points: run `flotilla rollout --refresh`", c.Region, c.Name, cur))
@@ -166,14 +172,62 @@ func (h *Health) readCluster(ctx context.Context, name, kubeconfig string, outpu
 		}
 		problems = append(problems, ch.Problems...)
 		ch.Problems = problems
-		return ch, !answered, nil
+		if answered {
+			explain = func(ch *automation.ClusterHealth) { h.kube.Explain(ctx, kubeconfig, pools, ch) }
+		}
+		return ch, !answered, explain, nil
 	}
 	pp, ready := poolProblems(st, c)
 	problems = append(problems, pp...)
 	ch.Problems = problems
 	ch.Summary = fmt.Sprintf("%d node(s) Ready in %d pool(s), from the simulated cloud (lite mode: no Kubernetes API)", ready, len(st.PoolsOf(c.ID)))
-	return ch, false, nil
+	return ch, false, nil, nil
 }
+
+// DiagnoseStack diagnoses the stack's clusters that have a Kubernetes API, against the
+// pools the simulated cloud holds; a lite-mode cluster is reported as not diagnosable.
+// As Check does, it takes a cluster's credentials from the cloud when the outputs carry
+// none.
+func (h *Health) DiagnoseStack(ctx context.Context, s automation.StackRef, outputs automation.Outputs, scope automation.DiagnoseScope) ([]automation.ClusterDiagnosis, error) {
+	kubeconfigs, err := automation.Kubeconfigs(outputs)
+	if err != nil {
+		all, ok := outputs["clusters"].Value.(map[string]any)
+		if !ok {
+			return nil, err
+		}
+		kubeconfigs = map[string]string{}
+		for name := range all {
+			kubeconfigs[name] = ""
+		}
+	}
+	st, err := h.c.State(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the simulated cloud: %w", err)
+	}
+	var out []automation.ClusterDiagnosis
+	for name, kubeconfig := range kubeconfigs {
+		if scope.Cluster != "" && name != scope.Cluster {
+			continue
+		}
+		c, where := findCluster(st, name, outputs)
+		switch {
+		case c == nil:
+			out = append(out, automation.ClusterDiagnosis{Name: name, Error: fmt.Sprintf("the simulated cloud has no cluster %s", where)})
+		case !hasKubeAPI(c):
+			out = append(out, automation.ClusterDiagnosis{Name: name, NotDiagnosable: fmt.Sprintf("%s/%s has no Kubernetes API (the simulator's lite mode): there are no pods to diagnose", c.Region, c.Name)})
+		case !c.PlaneReady:
+			out = append(out, automation.ClusterDiagnosis{Name: name, Error: fmt.Sprintf("the control plane of %s/%s is not ready: %s", c.Region, c.Name, c.PlaneError)})
+		default:
+			if kubeconfig == "" {
+				kubeconfig = c.Kubeconfig
+			}
+			out = append(out, h.kube.DiagnoseCluster(ctx, name, kubeconfig, desiredPools(st, c), scope))
+		}
+	}
+	return out, nil
+}
+
+var _ automation.StackDiagnoser = (*Health)(nil)
 
 // CredentialsFromCloud says that Check takes credentials from the simulated cloud when
 // the outputs carry none, so that an unchanged stack's public outputs suffice.

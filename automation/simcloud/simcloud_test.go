@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/flotilla-io/flotilla/automation"
+	"github.com/flotilla-io/flotilla/automation/diagnose"
 	"github.com/flotilla-io/flotilla/automation/simcloud"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/client"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
@@ -356,4 +357,61 @@ func TestPendingResolver(t *testing.T) {
 		{URN: "urn:cm", ID: "kube-system/cluster-autoscaler-priority-expander"},
 		{URN: "urn:rb", ID: "default/edit"},
 	}, got)
+}
+
+// A kube-mode cluster is diagnosed through its Kubernetes API, against the pools the
+// simulated cloud holds; an unhealthy reading says why. A lite-mode cluster is not
+// diagnosable, and that is no error.
+func TestDiagnose(t *testing.T) {
+	t.Parallel()
+	p := newPlanes()
+	c := startSim(t, p)
+	h := simcloud.NewHealth(c,
+		simcloud.WithSettle(500*time.Millisecond, 20*time.Millisecond),
+		simcloud.WithKubeHealth(automation.NewKubeHealth(automation.WithClientsets(p.clientset), automation.WithKubeCallTimeout(time.Second))))
+	g := newFleet(t, c, "staging-west-1", "sim-west-1", false)
+	require.NoError(t, c.SpotShortage(ctxT(t), "sim-west-1", ""))
+
+	// A worker of the spot pool, Pending as the scheduler leaves it once spot is gone.
+	worker := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "worker-0", UID: "w0", CreationTimestamp: metav1.NewTime(time.Now().Add(-5 * time.Minute))},
+		Spec: corev1.PodSpec{
+			NodeSelector: map[string]string{cloud.LabelPool: "staging-west-1-general"},
+			Tolerations:  []corev1.Toleration{{Key: "flotilla.io/capacity", Operator: corev1.TolerationOpEqual, Value: "spot", Effect: corev1.TaintEffectNoSchedule}},
+			Containers:   []corev1.Container{{Name: "app", Image: "registry.example/worker:1"}},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+		}}},
+	}
+	p.mu.Lock()
+	cs := p.byHost[g.cluster.Endpoint]
+	p.mu.Unlock()
+	_, err := cs.CoreV1().Pods("payments").Create(ctxT(t), worker, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	rep, err := h.Check(ctxT(t), stack, g.outputs)
+	require.NoError(t, err)
+	problems := rep.Problems()
+	require.Len(t, problems, 2, "%q", problems)
+	assert.Contains(t, problems[0], "pool staging-west-1-general-spot: 0/2 nodes Ready")
+	assert.Equal(t, "east-1: pod payments/worker-0 Pending: 0/1 nodes fit it: 1 do not match its node selector or affinity; "+
+		"spot pool staging-west-1-general-spot (flotilla.io/pool=staging-west-1-general) has 0 of its 2 nodes Ready: spot capacity is short, and it has no fallback pool to take over; "+
+		"next: enable the spot pool's on-demand fallback (remove fallback: {disabled: true} from the pool in its stack file), or wait for spot capacity to return", problems[1])
+
+	diag, err := h.DiagnoseStack(ctxT(t), stack, g.outputs, automation.DiagnoseScope{})
+	require.NoError(t, err)
+	require.Len(t, diag, 1)
+	require.Len(t, diag[0].Findings, 1)
+	assert.Equal(t, diagnose.CauseSpotShortage, diag[0].Findings[0].Cause)
+
+	lite := startSim(t, nil)
+	f := newFleet(t, lite, "dev-east-1", "sim-east-1", true)
+	diag, err = simcloud.NewHealth(lite).DiagnoseStack(ctxT(t), stack, f.outputs, automation.DiagnoseScope{})
+	require.NoError(t, err)
+	require.Len(t, diag, 1)
+	assert.Equal(t, "east-1", diag[0].Name)
+	assert.Equal(t, "sim-east-1/dev-east-1 has no Kubernetes API (the simulator's lite mode): there are no pods to diagnose", diag[0].NotDiagnosable)
+	assert.Empty(t, diag[0].Error)
 }
