@@ -30,8 +30,13 @@ const Namespace = "flotilla"
 type Config struct {
 	// Environment names the envset environment this stack deploys (flotilla:environment).
 	Environment string `json:"environment"`
-	// Version is the Kubernetes minor every cluster runs unless it says otherwise.
+	// Version is the Kubernetes minor of every cluster's control plane unless the cluster
+	// says otherwise (flotilla:version).
 	Version string `json:"version"`
+	// NodeVersion is the Kubernetes minor of every cluster's node pools unless the
+	// cluster says otherwise (flotilla:nodeVersion); empty: each cluster's control-plane
+	// minor.
+	NodeVersion string `json:"nodeVersion"`
 	// AddressSpace is the environment's block that cluster networks are planned from.
 	AddressSpace string `json:"addressSpace"`
 	// Tags are the cost tags of everything in the stack; env is set from Environment.
@@ -48,13 +53,17 @@ type Config struct {
 
 // ClusterConfig is one cluster of flotilla:clusters.
 type ClusterConfig struct {
-	Name       string           `json:"name"`
-	Cloud      string           `json:"cloud"`
-	Region     string           `json:"region"`
-	Zones      []string         `json:"zones"`
-	Version    string           `json:"version"`
-	SystemPool SystemPoolConfig `json:"systemPool"`
-	SpotPools  []SpotPoolConfig `json:"spotPools"`
+	Name   string   `json:"name"`
+	Cloud  string   `json:"cloud"`
+	Region string   `json:"region"`
+	Zones  []string `json:"zones"`
+	// Version is the cluster's control-plane minor; empty: flotilla:version.
+	Version string `json:"version"`
+	// NodeVersion is the minor of the cluster's node pools (system, spot and fallback);
+	// empty: flotilla:nodeVersion, and without it the cluster's control-plane minor.
+	NodeVersion string           `json:"nodeVersion"`
+	SystemPool  SystemPoolConfig `json:"systemPool"`
+	SpotPools   []SpotPoolConfig `json:"spotPools"`
 }
 
 // SystemPoolConfig is a cluster's on-demand system pool.
@@ -96,7 +105,7 @@ type NetworkConfig struct {
 }
 
 // keys are the settings under flotilla:, each decoded into its Config field.
-var keys = []string{"environment", "version", "addressSpace", "tags", "clusters", "teams", "networks"}
+var keys = []string{"environment", "version", "nodeVersion", "addressSpace", "tags", "clusters", "teams", "networks"}
 
 // ConfigError lists every problem with a stack's configuration, naming the stack file
 // and the key.
@@ -144,6 +153,8 @@ func ParseConfig(file string, all []string, get func(key string) (string, bool))
 			cfg.Environment = raw
 		case "version":
 			cfg.Version = raw
+		case "nodeVersion":
+			cfg.NodeVersion = raw
 		case "addressSpace":
 			cfg.AddressSpace = raw
 		default:
@@ -237,6 +248,9 @@ func (c Config) problems() []string {
 	if c.Version != "" && !versionRE.MatchString(c.Version) {
 		out = append(out, fmt.Sprintf("%s:version: %q is not a Kubernetes minor such as \"1.31\"", Namespace, c.Version))
 	}
+	if c.NodeVersion != "" && !versionRE.MatchString(c.NodeVersion) {
+		out = append(out, fmt.Sprintf("%s:nodeVersion: %q is not a Kubernetes minor such as \"1.31\"", Namespace, c.NodeVersion))
+	}
 	if c.AddressSpace != "" {
 		if _, err := netip.ParsePrefix(c.AddressSpace); err != nil {
 			out = append(out, fmt.Sprintf("%s:addressSpace: %q is not a CIDR block such as \"10.32.0.0/13\"", Namespace, c.AddressSpace))
@@ -258,6 +272,9 @@ func (c Config) problems() []string {
 		seen[name] = true
 		if cl.Version != "" && !versionRE.MatchString(cl.Version) {
 			out = append(out, fmt.Sprintf("%s.version: %q is not a Kubernetes minor such as \"1.31\"", at, cl.Version))
+		}
+		if cl.NodeVersion != "" && !versionRE.MatchString(cl.NodeVersion) {
+			out = append(out, fmt.Sprintf("%s.nodeVersion: %q is not a Kubernetes minor such as \"1.31\"", at, cl.NodeVersion))
 		}
 		out = append(out, c.versionProblems(at, cl)...)
 		out = append(out, cl.sizeProblems(at)...)
@@ -292,19 +309,46 @@ func (c Config) problems() []string {
 	return out
 }
 
-// versionProblems refuses a version the cluster's region does not offer, where the
-// offers are known (the simulator's), naming the key the version came from.
+// versionProblems refuses a control-plane or node version the cluster's region does not
+// offer, where the offers are known (the simulator's), and a node version newer than
+// the cluster's control plane or older than its cloud allows (the version-skew policy,
+// https://kubernetes.io/releases/version-skew-policy/#kubelet), naming the keys the
+// versions came from.
 func (c Config) versionProblems(at string, cl ClusterConfig) []string {
+	var out []string
 	version, key := cl.Version, at+".version"
 	if version == "" {
 		version, key = c.Version, Namespace+":version"
 	}
-	offered := cluster.OfferedVersions(cluster.Cloud(cl.Cloud), cl.Region)
-	if !versionRE.MatchString(version) || offered == nil || slices.Contains(offered, version) {
-		return nil
+	nodes, nodeKey := cl.NodeVersion, at+".nodeVersion"
+	if nodes == "" {
+		nodes, nodeKey = c.NodeVersion, Namespace+":nodeVersion"
 	}
-	return []string{fmt.Sprintf("%s: %q is not offered in %s, where cluster %q (%s) runs; %s offers %s",
-		key, version, cl.Region, cl.key(), at, cl.Region, strings.Join(offered, ", "))}
+	offered := cluster.OfferedVersions(cluster.Cloud(cl.Cloud), cl.Region)
+	for _, v := range []struct{ key, version string }{{key, version}, {nodeKey, nodes}} {
+		if v.version == "" || !versionRE.MatchString(v.version) || offered == nil || slices.Contains(offered, v.version) {
+			continue
+		}
+		if v.key == nodeKey && v.version == version {
+			continue // reported once, for the control plane
+		}
+		out = append(out, fmt.Sprintf("%s: %q is not offered in %s, where cluster %q (%s) runs; %s offers %s",
+			v.key, v.version, cl.Region, cl.key(), at, cl.Region, strings.Join(offered, ", ")))
+	}
+	if nodes == "" || !versionRE.MatchString(nodes) || !versionRE.MatchString(version) {
+		return out
+	}
+	var skew *cluster.NodeSkewError
+	if errors.As(cluster.CheckNodeVersion(cluster.Cloud(cl.Cloud), version, nodes), &skew) {
+		if skew.Behind < 0 {
+			out = append(out, fmt.Sprintf("%s: %q is newer than the control plane's %q (%s) of cluster %q (%s): nodes never run a newer minor than their control plane",
+				nodeKey, nodes, version, key, cl.key(), at))
+		} else {
+			out = append(out, fmt.Sprintf("%s: %q is %d minors older than the control plane's %q (%s) of cluster %q (%s); nodes on %s may be at most %d older",
+				nodeKey, nodes, skew.Behind, version, key, cl.key(), at, cl.Cloud, skew.Max))
+		}
+	}
+	return out
 }
 
 // sizeProblems checks the pools' sizes: a minimum above its maximum, negative sizes,
@@ -434,6 +478,7 @@ func (c Config) fleetArgs(tags costtags.Tags) *geofleet.Args {
 	args := &geofleet.Args{
 		Environment:  c.Environment,
 		Version:      c.Version,
+		NodeVersion:  c.NodeVersion,
 		AddressSpace: c.AddressSpace,
 		Tags:         tags,
 		Previous:     map[string]cluster.Network{},
@@ -443,11 +488,12 @@ func (c Config) fleetArgs(tags costtags.Tags) *geofleet.Args {
 	}
 	for _, cl := range c.Clusters {
 		spec := geofleet.ClusterSpec{
-			Name:    cl.Name,
-			Cloud:   cluster.Cloud(cl.Cloud),
-			Region:  cl.Region,
-			Zones:   cl.Zones,
-			Version: cl.Version,
+			Name:        cl.Name,
+			Cloud:       cluster.Cloud(cl.Cloud),
+			Region:      cl.Region,
+			Zones:       cl.Zones,
+			Version:     cl.Version,
+			NodeVersion: cl.NodeVersion,
 			SystemPool: cluster.SystemPool{
 				InstanceType: cl.SystemPool.InstanceType,
 				MinSize:      cl.SystemPool.MinSize,

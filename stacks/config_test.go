@@ -234,6 +234,26 @@ func TestShippedFileDefects(t *testing.T) {
 			},
 		},
 		{
+			name: "nodes newer than the control plane", file: "Pulumi.dev.yaml",
+			old: `flotilla:version: "1.31"`, new: `flotilla:version: "1.31"` + "\n  flotilla:nodeVersion: \"1.32\"",
+			want: []string{`flotilla:nodeVersion: "1.32" is newer than the control plane's "1.31" (flotilla:version) of cluster "east-1" (flotilla:clusters[0])`},
+		},
+		{
+			name: "a cluster's nodes too far behind", file: "Pulumi.staging.yaml",
+			old: "region: sim-west-1", new: "region: sim-west-1\n      version: \"1.33\"\n      nodeVersion: \"1.29\"",
+			want: []string{`flotilla:clusters[1].nodeVersion: "1.29" is 4 minors older than the control plane's "1.33" (flotilla:clusters[1].version) of cluster "west-1" (flotilla:clusters[1]); nodes on sim may be at most 3 older`},
+		},
+		{
+			name: "node version no region offers", file: "Pulumi.dev.yaml",
+			old: `flotilla:version: "1.31"`, new: `flotilla:version: "1.31"` + "\n  flotilla:nodeVersion: \"1.28\"",
+			want: []string{`flotilla:nodeVersion: "1.28" is not offered in sim-east-1, where cluster "east-1" (flotilla:clusters[0]) runs`},
+		},
+		{
+			name: "node version not a minor", file: "Pulumi.dev.yaml",
+			old: "region: sim-east-1", new: "region: sim-east-1\n      nodeVersion: \"1.30.2\"",
+			want: []string{`flotilla:clusters[0].nodeVersion: "1.30.2" is not a Kubernetes minor such as "1.31"`},
+		},
+		{
 			name: "newest version in a region that lacks it", file: "Pulumi.prod-eu.yaml",
 			old: "region: sim-eu-1", new: "region: sim-eu-1\n      version: \"1.34\"",
 			want: []string{`flotilla:clusters[0].version: "1.34" is not offered in sim-eu-1`},

@@ -25,13 +25,37 @@
 // # Configuration
 //
 //	flotilla:environment   the environment that lists this stack (dev, staging, prod)
-//	flotilla:version       the Kubernetes minor of every cluster, e.g. "1.31"
+//	flotilla:version       the control planes' Kubernetes minor, e.g. "1.31"
+//	flotilla:nodeVersion   the node pools' Kubernetes minor; default: each cluster's
+//	                       control-plane minor
 //	flotilla:addressSpace  the environment's block that cluster networks come from
 //	flotilla:tags          cost tags (team, cost-center, ...); env is set for you
 //	flotilla:clusters      the clusters: name, cloud, region, zones, version,
-//	                       systemPool, spotPools (with fallback)
+//	                       nodeVersion, systemPool, spotPools (with fallback)
 //	flotilla:teams         teams, their namespaces and access per environment
 //	flotilla:networks      the network plan in use, by cluster name
+//
+// # Versions
+//
+// A cluster's control plane runs its own version, else flotilla:version; its node pools
+// (the system pool, every spot pool and its fallback) run its own nodeVersion, else
+// flotilla:nodeVersion, else the control plane's minor. A stack without nodeVersion
+// keys therefore runs its nodes at their control plane's minor, as it always did. Every
+// version is a MAJOR.MINOR minor that the cluster's region offers (where the offers are
+// known: the simulator's), and nodes are never newer than their control plane and at
+// most cluster.MaxNodeSkew minors older (3 on EKS and the simulator, 2 on GKE and AKS;
+// https://kubernetes.io/releases/version-skew-policy/#kubelet); a mistake names its key.
+//
+// The stack files are the record of the versions: an upgrade writes each step's
+// versions into stacks/Pulumi.<stack>.yaml with WriteVersions, which rewrites only the
+// version keys, in their minimal form, and keeps every other byte; ReadVersions gives
+// each cluster's versions as the program resolves them.
+//
+// The stack exports, besides endpoints, versions (control planes), kubeconfigs, networks
+// and hourlyCost: clusters, each cluster's name in its cloud, cloud, region and
+// autoUpgrade ("none" when only Flotilla upgrades its minor), and pools, each cluster's
+// node pools with name, label, capacityType, minSize, maxSize, version (the minor the
+// pool runs, read from its resource) and, for a fallback, fallbackFor.
 //
 // # The network plan lives in stack configuration
 //

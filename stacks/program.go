@@ -28,8 +28,9 @@ func Environments() (envset.Set, error) {
 // namespaces and access rules in every cluster. It is what `pulumi up -s <stack>` runs
 // (through cmd/stack) and what the deploy program runs inline.
 //
-// It exports endpoints, versions, kubeconfigs (secret), the network plan and the
-// fleet's hourly cost.
+// It exports endpoints, versions (each cluster's control-plane minor), kubeconfigs
+// (secret), the network plan, the fleet's hourly cost, clusters (name, cloud, region,
+// autoUpgrade) and pools (each cluster's node pools with their sizes and version).
 func Program(ctx *pulumi.Context) error {
 	cfg, err := ConfigFromContext(ctx)
 	if err != nil {
@@ -91,7 +92,8 @@ func Program(ctx *pulumi.Context) error {
 }
 
 // clustersOutput says where each cluster runs: its name in its cloud, the cloud and the
-// region, so that the deploy program can ask the cloud about it.
+// region, so that the deploy program can ask the cloud about it, and whether anything
+// but Flotilla upgrades it.
 func clustersOutput(fleet *geofleet.GeoFleet) pulumi.Map {
 	out := pulumi.Map{}
 	for key, c := range fleet.Clusters {
@@ -99,14 +101,18 @@ func clustersOutput(fleet *geofleet.GeoFleet) pulumi.Map {
 			"name":   c.Name,
 			"cloud":  pulumi.String(string(c.Cloud)),
 			"region": pulumi.String(c.Region),
+			// What upgrades the cluster's minor besides Flotilla, as its resource says:
+			// cluster.AutoUpgradeNone when nothing does.
+			"autoUpgrade": c.AutoUpgrade,
 		}
 	}
 	return out
 }
 
-// poolsOutput lists each cluster's node pools as the health gate reads them: the
-// cloud's name of the pool, its nodes' flotilla.io/pool label and capacity type, its
-// sizes, and for a fallback the spot pool it backs.
+// poolsOutput lists each cluster's node pools as the health gate and upgrades read them:
+// the cloud's name of the pool, its nodes' flotilla.io/pool label and capacity type, its
+// sizes, the Kubernetes minor it runs (read from its resource, so that it is the
+// state's), and for a fallback the spot pool it backs.
 func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
 	out := pulumi.Map{}
 	for _, spec := range args.Clusters {
@@ -114,7 +120,8 @@ func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
 		if key == "" {
 			key = string(spec.Cloud) + "-" + spec.Region
 		}
-		if _, ok := fleet.Clusters[key]; !ok {
+		c, ok := fleet.Clusters[key]
+		if !ok {
 			continue
 		}
 		// The cluster component defaults an unset system pool; it has at least 1 node.
@@ -125,6 +132,7 @@ func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
 			"capacityType": pulumi.String(string(cluster.OnDemand)),
 			"minSize":      pulumi.Int(sysMin),
 			"maxSize":      pulumi.Int(sysMax),
+			"version":      c.NodeVersion,
 		}}
 		for _, sp := range spec.SpotPools {
 			p, ok := fleet.SpotPools[key][sp.Name]
@@ -138,6 +146,7 @@ func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
 				"capacityType": pulumi.String(string(cluster.Spot)),
 				"minSize":      pulumi.Int(sp.MinSize),
 				"maxSize":      pulumi.Int(sp.MaxSize),
+				"version":      p.SpotVersion,
 			})
 			if sp.Fallback.Disabled {
 				continue
@@ -152,6 +161,7 @@ func poolsOutput(fleet *geofleet.GeoFleet, args *geofleet.Args) pulumi.Map {
 				"capacityType": pulumi.String(string(cluster.OnDemand)),
 				"minSize":      pulumi.Int(0),
 				"maxSize":      pulumi.Int(fallbackMax),
+				"version":      p.FallbackVersion,
 				"fallbackFor":  p.SpotPoolName,
 			})
 		}

@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,6 +98,80 @@ func TestProgramRejectsAnEnvironmentOutsideTheSet(t *testing.T) {
 	assert.Contains(t, err.Error(), `flotilla:environment: "qa" is not one of the environments`)
 	assert.Contains(t, err.Error(), "stacks/Pulumi.qa.yaml")
 	assert.Empty(t, m.ByType("fleetsim:index:Cluster"), "nothing is registered")
+}
+
+// poolVersions runs Program with cfg and returns each fleetsim node pool's version
+// input by resource name, and each cluster's.
+func poolVersions(t *testing.T, stack string, cfg map[string]string) (pools, clusters map[string]string) {
+	t.Helper()
+	m := pulumitest.New()
+	require.NoError(t, m.RunWithConfig(stack, cfg, stacks.Program))
+	pools, clusters = map[string]string{}, map[string]string{}
+	for _, p := range m.ByType("fleetsim:index:NodePool") {
+		pools[p.Name] = p.Inputs["version"].StringValue()
+	}
+	for _, c := range m.ByType("fleetsim:index:Cluster") {
+		clusters[c.Name] = c.Inputs["version"].StringValue()
+	}
+	return pools, clusters
+}
+
+func TestProgramRunsEveryPoolAtTheNodeVersion(t *testing.T) {
+	t.Parallel()
+	cfg := stackConfig(t, "dev")
+	cfg["flotilla:nodeVersion"] = "1.30"
+	pools, clusters := poolVersions(t, "dev", cfg)
+	assert.Equal(t, map[string]string{"dev-east-1-cluster": "1.31"}, clusters, "the control plane keeps flotilla:version")
+	assert.Equal(t, map[string]string{
+		"dev-east-1-system":           "1.30",
+		"dev-east-1-general-spot":     "1.30",
+		"dev-east-1-general-fallback": "1.30",
+	}, pools)
+}
+
+func TestProgramTakesAClustersOwnNodeVersion(t *testing.T) {
+	t.Parallel()
+	cfg := stackConfig(t, "staging")
+	var clusters []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cfg["flotilla:clusters"]), &clusters))
+	clusters[0]["nodeVersion"] = "1.29"
+	clusters[1]["version"] = "1.32"
+	raw, err := json.Marshal(clusters)
+	require.NoError(t, err)
+	cfg["flotilla:clusters"] = string(raw)
+	pools, cps := poolVersions(t, "staging", cfg)
+	assert.Equal(t, map[string]string{"staging-east-1-cluster": "1.31", "staging-west-1-cluster": "1.32"}, cps)
+	for name, v := range pools {
+		want := "1.29"
+		if regexp.MustCompile(`^staging-west-1-`).MatchString(name) {
+			want = "1.32" // nodes follow their own control plane
+		}
+		assert.Equal(t, want, v, name)
+	}
+	assert.Len(t, pools, 6)
+}
+
+// TestProgramWithoutNodeVersionKeepsEveryProperty pins the default: a stack without
+// flotilla:nodeVersion and one whose nodeVersion is its version register the same
+// resources with the same properties, so that the shipped stacks' state does not change.
+func TestProgramWithoutNodeVersionKeepsEveryProperty(t *testing.T) {
+	t.Parallel()
+	run := func(cfg map[string]string) map[string]string {
+		m := pulumitest.New()
+		require.NoError(t, m.RunWithConfig("staging", cfg, stacks.Program))
+		out := map[string]string{}
+		id := regexp.MustCompile(`-id-[0-9]+`)
+		for _, r := range m.Resources() {
+			raw, err := json.Marshal(r.Inputs.Mappable())
+			require.NoError(t, err)
+			out[r.URN] = id.ReplaceAllString(string(raw), "-id")
+		}
+		return out
+	}
+	unset := run(stackConfig(t, "staging"))
+	cfg := stackConfig(t, "staging")
+	cfg["flotilla:nodeVersion"] = cfg["flotilla:version"]
+	assert.Equal(t, unset, run(cfg))
 }
 
 // BenchmarkProgram100Clusters runs the program for a 100-cluster fleet under mocks.
