@@ -30,6 +30,17 @@ func TestDevStackUpAndDestroyOnTheSimulator(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "10.32.0.0/20", networks["east-1"].(map[string]any)["vpcCIDR"])
 
+	clusters, ok := res.Outputs["clusters"].Value.(map[string]any)
+	require.True(t, ok, "clusters output: %#v", res.Outputs["clusters"])
+	assert.Equal(t, "none", clusters["east-1"].(map[string]any)["autoUpgrade"], "only Flotilla upgrades the simulated cluster")
+	pools, ok := res.Outputs["pools"].Value.(map[string]any)
+	require.True(t, ok, "pools output: %#v", res.Outputs["pools"])
+	list := pools["east-1"].([]any)
+	require.Len(t, list, 3, "system, spot and fallback")
+	for _, p := range list {
+		assert.Equal(t, "1.31", p.(map[string]any)["version"], "as the simulated cloud reports the pool: %v", p)
+	}
+
 	st := sim.State(t)
 	require.Len(t, st.Clusters, 1)
 
