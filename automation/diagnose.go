@@ -59,7 +59,10 @@ type DiagnoseReport struct {
 type StackDiagnosis struct {
 	Stack    StackRef           `json:"stack"`
 	Clusters []ClusterDiagnosis `json:"clusters"`
-	// Error says why the stack's clusters could not be found (never deployed, no outputs).
+	// NotDeployed says the stack was never deployed: it has no clusters yet.
+	NotDeployed bool `json:"notDeployed,omitempty"`
+	// Error says why the stack's clusters could not be found (its outputs unreadable,
+	// or naming no cluster).
 	Error string `json:"error,omitempty"`
 }
 
@@ -157,7 +160,7 @@ func (d *Deployer) diagnoseStack(ctx context.Context, dg StackDiagnoser, ref Sta
 	sd := StackDiagnosis{Stack: ref}
 	if states, ok := d.o.ops.(StackStates); ok {
 		if st, err := states.State(ctx, ref); err == nil && !st.Exists {
-			sd.Error = "never deployed: it has no clusters to diagnose yet"
+			sd.NotDeployed = true
 			return sd
 		}
 	}
