@@ -278,6 +278,9 @@ func older(a, b string) bool {
 
 // rewrite edits the version keys of f's source into their minimal form for want.
 func (f *versionFile) rewrite(want map[string]Versions) ([]byte, error) {
+	if len(f.clusters) == 0 {
+		return f.src, nil // no cluster runs anything to record
+	}
 	stackVersion, stackNodes, own := f.minimal(want)
 	e := newTextEditor(f.src)
 	// Keys before which a cluster's version keys never go, in the order the stacks

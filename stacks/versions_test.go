@@ -323,6 +323,16 @@ func TestWriteVersionsRemovesTheFirstKeyOfAnEntry(t *testing.T) {
 `, read(t, path))
 }
 
+func TestWriteVersionsOfAStackWithoutClusters(t *testing.T) {
+	t.Parallel()
+	content := "config:\n  flotilla:environment: dev\n  flotilla:version: \"1.31\"\n  flotilla:clusters: []\n"
+	path := writeStack(t, "Pulumi.dev.yaml", content)
+	require.NoError(t, stacks.WriteVersions(path, nil))
+	assert.Equal(t, content, read(t, path), "the stack's version stays")
+	err := stacks.WriteVersions(path, map[string]stacks.Versions{"east-1": {ControlPlane: "1.32"}})
+	assert.ErrorContains(t, err, `no cluster "east-1" in this stack`)
+}
+
 func TestWriteVersionsLeavesAnUnchangedFileAlone(t *testing.T) {
 	t.Parallel()
 	path := copyStack(t, "dev")
@@ -390,4 +400,53 @@ func TestConfigVersionsResolveLikeTheProgram(t *testing.T) {
 	}, cfg.Versions())
 	cfg.NodeVersion = ""
 	assert.Equal(t, stacks.Versions{ControlPlane: "1.33", Nodes: "1.33"}, cfg.Versions()["sim-sim-eu-1"], "nodes default to the control plane")
+}
+
+// TestWriteVersionsFromAnyStateToAny walks one file through every combination of two
+// clusters' control planes and skew-valid node versions, each write starting from the
+// previous one's file: every file reads back as asked, stays a valid stack file, keeps
+// every other byte, and the walk back home restores the original.
+func TestWriteVersionsFromAnyStateToAny(t *testing.T) {
+	t.Parallel()
+	path := copyStack(t, "staging")
+	before := read(t, path)
+	minors := []string{"1.30", "1.31", "1.32", "1.33"}
+	var states []stacks.Versions
+	for i, cp := range minors {
+		for _, nodes := range minors[:i+1] {
+			states = append(states, stacks.Versions{ControlPlane: cp, Nodes: nodes})
+		}
+	}
+	writes := 0
+	for _, east := range states {
+		for _, west := range states {
+			want := map[string]stacks.Versions{"east-1": east, "west-1": west}
+			require.NoError(t, stacks.WriteVersions(path, want), "%v", want)
+			after := read(t, path)
+			require.Equal(t, withoutVersionKeys(before), withoutVersionKeys(after), "%v", want)
+			cfg, err := stacks.ReadStackFile(path)
+			require.NoError(t, err, "%v:\n%s", want, after)
+			require.Equal(t, want, cfg.Versions())
+			// The shortest form: a cluster's own key only where the stack-level one
+			// cannot say it.
+			own := 0
+			for _, cl := range cfg.Clusters {
+				if cl.Version != "" {
+					own++
+					assert.NotEqual(t, cfg.Version, cl.Version, "%v", want)
+				}
+				if cl.NodeVersion != "" {
+					own++
+					assert.Empty(t, cfg.NodeVersion, "%v", want)
+				}
+			}
+			if east == west {
+				assert.Zero(t, own, "%v: clusters that agree need no keys of their own", want)
+			}
+			writes++
+		}
+	}
+	assert.Equal(t, len(states)*len(states), writes)
+	require.NoError(t, stacks.WriteVersions(path, map[string]stacks.Versions{"east-1": {ControlPlane: "1.31"}, "west-1": {ControlPlane: "1.31"}}))
+	assert.Equal(t, before, read(t, path))
 }
