@@ -82,6 +82,9 @@ func TestValidation(t *testing.T) {
 		{name: "cluster not from New", cloud: cluster.GCP, edit: func(a *spotpool.Args) {
 			a.Cluster = &cluster.Cluster{Cloud: cluster.GCP, Region: "europe-west1", Zones: []string{"europe-west1-b"}}
 		}, want: []string{`Cluster "europe-west1" has no gcp resources to attach to`}},
+		{name: "sim cluster not from New", cloud: cluster.Sim, edit: func(a *spotpool.Args) {
+			a.Cluster = &cluster.Cluster{Cloud: cluster.Sim, Region: "sim-eu-1", Zones: []string{"sim-eu-1a"}}
+		}, want: []string{`Cluster "sim-eu-1" has no node version for its pools: build it with cluster.New`}},
 		{name: "reserved aws tag", cloud: cluster.AWS, edit: func(a *spotpool.Args) { a.Tags = costtags.Tags{"aws:createdBy": "me"} },
 			want: []string{"Tags:", `"aws:createdBy"`}},
 		{name: "every problem at once", cloud: cluster.Azure, env: "prod", edit: func(a *spotpool.Args) {
