@@ -171,6 +171,9 @@ func New(opts ...Option) (*Deployer, error) {
 	if o.health == nil {
 		o.health = NewKubeHealth()
 	}
+	if o.versions == nil {
+		o.versions = NewKubeVersions(nil)
+	}
 	if o.validate == nil {
 		o.validate = StackValidator(o.project, o.program)
 		o.fleetCheck = CheckEnvironmentNetworks

@@ -24,7 +24,7 @@ func upgradeHarness(t *testing.T, set envset.Set, opts ...automation.Option) *ha
 	catalog := automation.VersionCatalogFunc(func(_ context.Context, cloud, region string) ([]string, error) {
 		return []string{"1.29", "1.30", "1.31", "1.32", "1.33"}, nil
 	})
-	h := newHarness(t, set, append([]automation.Option{automation.WithVersionCatalog(catalog)}, opts...)...)
+	h := newHarness(t, set, append([]automation.Option{automation.WithVersionCatalog(catalog), automation.WithVersionSource(outputVersions{})}, opts...)...)
 	for _, s := range set.Stacks() {
 		env, _ := set.EnvironmentOf(s)
 		h.writeStackFile(s, upgradeStackFile(env.Name, "1.31"))
@@ -55,6 +55,26 @@ func upgradeHarness(t *testing.T, set envset.Set, opts ...automation.Option) *ha
 func upgradeStackFile(env, version string) string {
 	return "config:\n  flotilla:environment: " + env + "\n  flotilla:version: \"" + version + "\"\n  flotilla:addressSpace: 10.32.0.0/13\n" +
 		"  flotilla:clusters:\n    - name: east-1\n      cloud: sim\n      region: sim-east-1\n"
+}
+
+// outputVersions reports the versions a stack's outputs say its clusters run, as a
+// cloud that agrees with the state would.
+type outputVersions struct{}
+
+func (outputVersions) LiveVersions(_ context.Context, _ automation.StackRef, out automation.Outputs) ([]automation.LiveCluster, error) {
+	vs, _ := out["versions"].Value.(map[string]any)
+	pools, _ := out["pools"].Value.(map[string]any)
+	var live []automation.LiveCluster
+	for name, v := range vs {
+		l := automation.LiveCluster{Cluster: name, ControlPlane: v.(string), Pools: map[string]string{}, AutoUpgrade: "none"}
+		list, _ := pools[name].([]any)
+		for _, p := range list {
+			m := p.(map[string]any)
+			l.Pools[m["name"].(string)] = m["version"].(string)
+		}
+		live = append(live, l)
+	}
+	return live, nil
 }
 
 // closedWindow is a window that opens tomorrow at 02:00 UTC for 4 hours, and the time

@@ -126,8 +126,11 @@ func (f VersionCatalogFunc) OfferedVersions(ctx context.Context, cloud, region s
 	return f(ctx, cloud, region)
 }
 
-// WithVersionSource sets where upgrades read the versions clusters run now.
+// WithVersionSource sets where upgrades read the versions clusters run now (default:
+// each cluster's Kubernetes API, through the kubeconfigs in the stack's outputs).
 func WithVersionSource(v VersionSource) Option { return func(o *options) { o.versions = v } }
 
-// WithVersionCatalog sets where upgrades learn which versions each region offers.
+// WithVersionCatalog sets where upgrades learn which versions each region offers, e.g.
+// Catalogs of GKEVersions, AKSVersions and EKSVersions. Without one, an upgrade's
+// pre-flight refuses: it cannot confirm the target is offered everywhere.
 func WithVersionCatalog(c VersionCatalog) Option { return func(o *options) { o.catalog = c } }

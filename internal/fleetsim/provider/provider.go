@@ -150,7 +150,7 @@ func (p *Provider) Configure(_ context.Context, req *pulumirpc.ConfigureRequest)
 		p.opts.Home = home
 	}
 	p.client = nil
-	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: false}, nil
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
 }
 
 // Cancel stops every operation in progress.
@@ -434,6 +434,10 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if req.GetPreview() {
+		props, err := previewOutputs(t, nil, req.GetProperties())
+		return &pulumirpc.CreateResponse{Properties: props}, err
+	}
 	in, err := p.inputs(t, req.GetProperties())
 	if err != nil {
 		return nil, err
@@ -543,6 +547,10 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	if err != nil {
 		return nil, err
 	}
+	if req.GetPreview() {
+		props, err := previewOutputs(t, req.GetOlds(), req.GetNews())
+		return &pulumirpc.UpdateResponse{Properties: props}, err
+	}
 	in, err := p.inputs(t, req.GetNews())
 	if err != nil {
 		return nil, err
@@ -595,6 +603,37 @@ func (p *Provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// previewOutputs are the outputs a preview reports without calling the cloud: the new
+// inputs over the current outputs (an update), or the inputs with every other output
+// unknown (a create). An update keeps what it does not change known, as the clouds'
+// plans do: a version upgrade leaves a cluster's endpoint and kubeconfig as they are,
+// so that the Kubernetes provider built from them is not seen as replaced.
+func previewOutputs(t string, olds, news *structpb.Struct) (*structpb.Struct, error) {
+	opts := plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
+	in, err := plugin.UnmarshalProperties(news, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := resource.PropertyMap{}
+	if olds != nil {
+		if out, err = plugin.UnmarshalProperties(olds, opts); err != nil {
+			return nil, err
+		}
+	} else {
+		all := poolOutputs(&cloud.NodePool{})
+		if t == ClusterType {
+			all = clusterOutputs(&cloud.Cluster{})
+		}
+		for k := range all {
+			out[k] = resource.MakeComputed(resource.NewStringProperty(""))
+		}
+	}
+	for k, v := range in {
+		out[k] = v
+	}
+	return plugin.MarshalProperties(out, opts)
 }
 
 func orEmpty(m map[string]string) map[string]string {
