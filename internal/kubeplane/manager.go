@@ -298,7 +298,7 @@ func (m *Manager) start(ctx context.Context, p *plane) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p.path(stagesFile), stages, 0o644); err != nil {
+	if err := writeFileAtomic(p.path(stagesFile), withOwnStages(stages), 0o644); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(p.path("logs"), 0o755); err != nil {
