@@ -428,15 +428,15 @@ func planVerdict(c automation.ClusterVersions, target automation.Minor) error {
 	case !validTarget || (automation.CheckSkew(c) == nil && !target.Less(c.ControlPlane) &&
 		(target.Major != c.ControlPlane.Major || target.Sub(c.ControlPlane) > 50)):
 		if !automation.IsUnreachable(err) {
-			return fmt.Errorf("%+v → %s: want an unreachable target, got %v", c, target, err)
+			return fmt.Errorf("%+v → %s: want an unreachable target, got %w", c, target, err)
 		}
 	case automation.CheckSkew(c) != nil:
 		if !automation.IsSkewViolation(err) {
-			return fmt.Errorf("%+v → %s: want a skew violation, got %v", c, target, err)
+			return fmt.Errorf("%+v → %s: want a skew violation, got %w", c, target, err)
 		}
 	case target.Less(c.ControlPlane):
 		if !automation.IsDowngrade(err) {
-			return fmt.Errorf("%+v → %s: want a downgrade, got %v", c, target, err)
+			return fmt.Errorf("%+v → %s: want a downgrade, got %w", c, target, err)
 		}
 	default:
 		if err != nil {
