@@ -166,19 +166,7 @@ func explainSpot(f *Finding, a *Autoscaler, need *SpotNeed, fits, scaler string)
 	}
 	pool := fmt.Sprintf("spot pool %s (%s=%s)", need.Name, cluster.LabelPool, need.Pool)
 	switch {
-	case len(need.MissingTolerations) > 0 && len(need.MissingSelector) == 0:
-		f.Cause = CauseMissingSpotToleration
-		f.Summary = join(fits, fmt.Sprintf("it selects %s but does not tolerate %s", pool, strings.Join(need.MissingTolerations, ", ")))
-		f.Next = "add the SpotNodePool's tolerations to the pod: " + tolerationsYAML(need.MissingTolerations)
-	case len(need.MissingSelector) > 0:
-		f.Cause = CauseMissingSpotSelector
-		f.Summary = join(fits, fmt.Sprintf("it tolerates spot but does not select %s: it lacks the node selector %s", pool, labelsText(need.MissingSelector)))
-		f.Next = "set the SpotNodePool's node selector on the pod: nodeSelector " + labelsText(need.NodeSelector)
-		if len(need.MissingTolerations) > 0 {
-			f.Summary += " and the tolerations " + strings.Join(need.MissingTolerations, ", ")
-			f.Next += ", and tolerate " + tolerationsYAML(need.MissingTolerations)
-		}
-	default:
+	case need.ReadyNodes == 0 && len(need.MissingSelector) == 0:
 		f.Cause = CauseSpotShortage
 		have := fmt.Sprintf("%s has no Ready node", pool)
 		if need.Desired > 0 {
@@ -198,6 +186,22 @@ func explainSpot(f *Finding, a *Autoscaler, need *SpotNeed, fits, scaler string)
 		default:
 			f.Summary = join(fits, have+fmt.Sprintf(", and its fallback's %d node(s) have no room for it", need.FallbackNodes), first(scaler, noAutoscaler(a)))
 			f.Next = first(a.next(), "raise the fallback's max size, or lower the pod's requests")
+		}
+		if len(need.MissingTolerations) > 0 {
+			f.Summary += "; once spot returns it still cannot land there: it does not tolerate " + strings.Join(need.MissingTolerations, ", ")
+			f.Next += "; and add the SpotNodePool's tolerations to the pod: " + tolerationsYAML(need.MissingTolerations)
+		}
+	case len(need.MissingTolerations) > 0 && len(need.MissingSelector) == 0:
+		f.Cause = CauseMissingSpotToleration
+		f.Summary = join(fits, fmt.Sprintf("it selects %s but does not tolerate %s", pool, strings.Join(need.MissingTolerations, ", ")))
+		f.Next = "add the SpotNodePool's tolerations to the pod: " + tolerationsYAML(need.MissingTolerations)
+	default:
+		f.Cause = CauseMissingSpotSelector
+		f.Summary = join(fits, fmt.Sprintf("it tolerates spot but does not select %s: it lacks the node selector %s", pool, labelsText(need.MissingSelector)))
+		f.Next = "set the SpotNodePool's node selector on the pod: nodeSelector " + labelsText(need.NodeSelector)
+		if len(need.MissingTolerations) > 0 {
+			f.Summary += " and the tolerations " + strings.Join(need.MissingTolerations, ", ")
+			f.Next += ", and tolerate " + tolerationsYAML(need.MissingTolerations)
 		}
 	}
 }
@@ -241,7 +245,7 @@ func (c *clusterView) spotNeed(p *corev1.Pod, s *Scheduling) *SpotNeed {
 			if len(need.MissingTolerations) > 0 {
 				return need
 			}
-		case selectsPool && len(need.MissingTolerations) == 0 && sp.ready == 0:
+		case selectsPool && sp.ready == 0:
 			need.MissingSelector = nil
 			return need
 		}

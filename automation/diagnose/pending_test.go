@@ -180,6 +180,18 @@ func TestPendingPods(t *testing.T) {
 			},
 		},
 		{
+			name:  "spot shortage, and no toleration either",
+			nodes: []runtime.Object{sysNode()},
+			pools: []diagnose.Pool{
+				{Name: "system", Label: "system", Capacity: "on-demand", Desired: 1},
+				{Name: "east-1-general-spot", Label: "general", Capacity: "spot", Desired: 2},
+			},
+			pod:     pod("payments", "worker", selecting("flotilla.io/pool", "general"), unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")),
+			cause:   diagnose.CauseSpotShortage,
+			summary: []string{"has 0 of its 2 nodes Ready", "once spot returns it still cannot land there: it does not tolerate flotilla.io/capacity=spot:NoSchedule"},
+			next:    []string{"enable the spot pool's on-demand fallback", "add the SpotNodePool's tolerations to the pod: tolerations: [{key: flotilla.io/capacity, operator: Equal, value: spot, effect: NoSchedule}]"},
+		},
+		{
 			name:  "spot shortage, the fallback not up yet",
 			nodes: []runtime.Object{sysNode()},
 			pod:   pod("payments", "worker", selecting("flotilla.io/pool", "general"), toleratingSpot, unschedulable("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")),
