@@ -233,3 +233,15 @@ func TestUpgradePreflightFindsEveryProblem(t *testing.T) {
 	}
 	assert.Empty(t, h.fake.Ops(automationtest.OpUp))
 }
+
+// GKE and AKS let node pools lag their control plane by 2 minors, not Kubernetes's 3.
+func TestSkewIsTheClouds(t *testing.T) {
+	t.Parallel()
+	for cloud, want := range map[string]bool{"aws": true, "gcp": false, "azure": false, "sim": true} {
+		c := automation.ClusterVersions{Cluster: "c", Cloud: cloud, ControlPlane: automation.MustMinor("1.31"),
+			Pools: map[string]automation.Minor{"system": automation.MustMinor("1.28")}}
+		assert.Equal(t, want, len(automation.CheckSkew(c)) == 0, "%s: pools 3 minors behind", cloud)
+		c.Pools["system"] = automation.MustMinor("1.29")
+		assert.Empty(t, automation.CheckSkew(c), "%s: pools 2 minors behind", cloud)
+	}
+}

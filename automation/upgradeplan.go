@@ -80,7 +80,7 @@ const maxPlanMinors = 50
 func validMinor(m Minor) bool { return m.Major >= 1 && m.Minor >= 0 }
 
 // CheckSkew returns every version-skew violation of c: a pool newer than the control
-// plane, or more than MaxNodeSkew minors behind it (and a version that is unset or
+// plane, or more than c.MaxSkew() minors behind it (and a version that is unset or
 // malformed), one line per problem, pools by name. nil when valid. The lines name the
 // pools, not the cluster; callers say which cluster they checked.
 func CheckSkew(c ClusterVersions) []string {
@@ -98,9 +98,9 @@ func CheckSkew(c ClusterVersions) []string {
 		case c.ControlPlane.Less(v):
 			problems = append(problems, fmt.Sprintf("node pool %q runs %s, newer than the control plane %s: a kubelet must never be newer than its API server",
 				name, v, c.ControlPlane))
-		case c.ControlPlane.Sub(v) > MaxNodeSkew:
-			problems = append(problems, fmt.Sprintf("node pool %q runs %s, %d minors behind the control plane %s: a kubelet may be at most %d behind",
-				name, v, c.ControlPlane.Sub(v), c.ControlPlane, MaxNodeSkew))
+		case c.ControlPlane.Sub(v) > c.MaxSkew():
+			problems = append(problems, fmt.Sprintf("node pool %q runs %s, %d minors behind the control plane %s: a kubelet may be at most %d behind%s",
+				name, v, c.ControlPlane.Sub(v), c.ControlPlane, c.MaxSkew(), skewWhere(c)))
 		}
 	}
 	return problems
@@ -140,11 +140,12 @@ func IsDowngrade(err error) bool { var e *DowngradeError; return errors.As(err, 
 type SkewError struct {
 	Stack, Cluster string
 	Problems       []string // as CheckSkew returns them
+	Max            int      // the minors the cluster's cloud lets pools lag
 }
 
 func (e *SkewError) Error() string {
 	return fmt.Sprintf("%s breaks the version-skew policy (%s), so no upgrade can start from it; bring its pools within %d minors of the control plane and no newer than it first:\n  - %s",
-		clusterLabel(e.Stack, e.Cluster), versionSkewPolicy, MaxNodeSkew, strings.Join(e.Problems, "\n  - "))
+		clusterLabel(e.Stack, e.Cluster), versionSkewPolicy, e.Max, strings.Join(e.Problems, "\n  - "))
 }
 
 // IsSkewViolation reports whether err refused a cluster that breaks the version-skew
@@ -184,7 +185,7 @@ func PlanCluster(c ClusterVersions, target Minor) ([]ClusterStep, error) {
 			Reason: fmt.Sprintf("%s is not a Kubernetes version such as 1.32", target)}
 	}
 	if problems := CheckSkew(c); problems != nil {
-		return nil, &SkewError{Stack: c.Stack, Cluster: c.Cluster, Problems: problems}
+		return nil, &SkewError{Stack: c.Stack, Cluster: c.Cluster, Problems: problems, Max: c.MaxSkew()}
 	}
 	if target.Less(c.ControlPlane) {
 		return nil, &DowngradeError{Stack: c.Stack, Cluster: c.Cluster, ControlPlane: c.ControlPlane, Target: target}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
 )
 
 // Minor is a Kubernetes minor version, such as 1.31.
@@ -55,6 +57,24 @@ func (m Minor) Less(o Minor) bool { return m.Sub(o) < 0 }
 // Kubernetes 1.28 (https://kubernetes.io/releases/version-skew-policy/#kubelet). A
 // kubelet is never newer than the API server.
 const MaxNodeSkew = 3
+
+// MaxSkew is how many minors the cluster's node pools may lag its control plane on its
+// cloud: Kubernetes allows 3 (MaxNodeSkew), GKE and AKS support only 2
+// (cluster.MaxNodeSkew cites them).
+func (c ClusterVersions) MaxSkew() int {
+	if c.Cloud == "" {
+		return MaxNodeSkew
+	}
+	return min(MaxNodeSkew, cluster.MaxNodeSkew(cluster.Cloud(c.Cloud)))
+}
+
+// skewWhere names the cloud when its limit is tighter than Kubernetes's own.
+func skewWhere(c ClusterVersions) string {
+	if c.MaxSkew() < MaxNodeSkew {
+		return " on " + c.Cloud
+	}
+	return ""
+}
 
 // ClusterVersions is what one cluster of a stack runs: its control plane and each of
 // its node pools, by the pool's name in the cloud.
