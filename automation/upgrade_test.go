@@ -2,6 +2,7 @@ package automation_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -244,4 +245,14 @@ func TestSkewIsTheClouds(t *testing.T) {
 		c.Pools["system"] = automation.MustMinor("1.29")
 		assert.Empty(t, automation.CheckSkew(c), "%s: pools 2 minors behind", cloud)
 	}
+}
+
+func TestMinorJSONIsAVersion(t *testing.T) {
+	t.Parallel()
+	data, err := json.Marshal(automation.ClusterStep{Cluster: "east-1", Kind: automation.UpgradeControlPlane, From: automation.MustMinor("1.31"), To: automation.MustMinor("1.32")})
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"from":"1.31","to":"1.32"`)
+	var back automation.ClusterStep
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, automation.MustMinor("1.32"), back.To)
 }

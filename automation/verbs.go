@@ -162,7 +162,7 @@ type WindowStatus struct {
 	Window      string    `json:"window"`
 	Open        bool      `json:"open"`
 	Opens       time.Time `json:"opens"`  // now when open, else when it next opens
-	Closes      time.Time `json:"closes"` // when the window open at Opens closes
+	Closes      time.Time `json:"closes,omitzero"` // when the window open at Opens closes; zero: never
 }
 
 // StackStatusReport is one stack's standing.

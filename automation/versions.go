@@ -40,6 +40,28 @@ func MustMinor(s string) Minor {
 
 func (m Minor) String() string { return fmt.Sprintf("%d.%d", m.Major, m.Minor) }
 
+// MarshalText writes m as "1.31", so that journals and --output json read as versions.
+func (m Minor) MarshalText() ([]byte, error) {
+	if m.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText reads "1.31" (or any form ParseMinor takes; empty is unset).
+func (m *Minor) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*m = Minor{}
+		return nil
+	}
+	v, err := ParseMinor(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // IsZero reports whether m is unset.
 func (m Minor) IsZero() bool { return m == Minor{} }
 

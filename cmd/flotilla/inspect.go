@@ -195,7 +195,10 @@ func printStatus(w io.Writer, st automation.Status, now time.Time, again string)
 	}
 	for _, win := range st.Windows {
 		state := fmt.Sprintf("closed; next opens %s", win.Opens.UTC().Format("Mon 2006-01-02 15:04 MST"))
-		if win.Open {
+		switch {
+		case win.Open && win.Closes.IsZero():
+			state = "always open"
+		case win.Open:
 			state = fmt.Sprintf("OPEN now, until %s", win.Closes.UTC().Format("Mon 2006-01-02 15:04 MST"))
 		}
 		fmt.Fprintf(w, "window:    %s upgrades only in %s: %s\n", win.Environment, win.Window, state)
