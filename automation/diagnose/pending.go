@@ -134,6 +134,13 @@ func (c *clusterView) explain(f *Finding, p *corev1.Pod, s *Scheduling, a *Autos
 		f.Cause = CauseNodesUnschedulable
 		f.Summary = with(fits, "the nodes it could use are cordoned")
 		f.Next = "uncordon them (kubectl uncordon) once their maintenance is over, or wait for their replacements"
+	case s.only(ReasonUntoleratedTaint, ReasonNodeAffinity) && len(c.selected(p)) == 0,
+		s.only(ReasonNodeAffinity):
+		// The scheduler checks taints before labels: a node that has a taint the pod
+		// does not tolerate is counted for its taint even when the pod does not select it.
+		f.Cause = CauseNodeSelectorMismatch
+		f.Summary = with(fits, "no node has the labels it selects"+selectorText(p))
+		f.Next = "fix its node selector or affinity to match a pool (" + c.poolLabels() + "), or add a pool with those labels"
 	case s.has(ReasonUntoleratedTaint) && s.only(ReasonUntoleratedTaint, ReasonNodeAffinity):
 		taints := untolerated(p, c.selected(p))
 		f.Cause = CauseUntoleratedTaint
@@ -142,10 +149,6 @@ func (c *clusterView) explain(f *Finding, p *corev1.Pod, s *Scheduling, a *Autos
 			f.Summary = with(fits, "it does not tolerate "+strings.Join(taints, ", "))
 		}
 		f.Next = "tolerate the taints of the pool it should run on, or select a pool without them"
-	case s.only(ReasonNodeAffinity):
-		f.Cause = CauseNodeSelectorMismatch
-		f.Summary = with(fits, "no node has the labels it selects"+selectorText(p))
-		f.Next = "fix its node selector or affinity to match a pool (" + c.poolLabels() + "), or add a pool with those labels"
 	default:
 		f.Cause = CauseUnschedulable
 		f.Summary = with(fits, scaler)

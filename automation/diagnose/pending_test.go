@@ -210,6 +210,15 @@ func TestPendingPods(t *testing.T) {
 			next:    []string{"the pools are flotilla.io/pool=general, flotilla.io/pool=system"},
 		},
 		{
+			// Taints are checked before labels, so tainted nodes the pod does not select
+			// count for their taint.
+			name:    "a pool label that no node has, tainted nodes counted for their taint",
+			pod:     pod("payments", "typo", selecting("flotilla.io/pool", "genral"), unschedulable("0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) had untolerated taint(s). preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")),
+			cause:   diagnose.CauseNodeSelectorMismatch,
+			summary: []string{"no node has the labels it selects (flotilla.io/pool=genral)"},
+			next:    []string{"the pools are flotilla.io/pool=general, flotilla.io/pool=system"},
+		},
+		{
 			name: "an untolerated taint that is not spot's",
 			nodes: func() []runtime.Object {
 				gpu := node("gpu-0", "gpu", "on-demand", "8")
