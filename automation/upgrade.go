@@ -176,7 +176,7 @@ func (d *Deployer) planUpgrade(ctx context.Context, plan Plan, to string) (*Upgr
 	}
 	problems = append(problems, d.offerProblems(ctx, regions, oldest, target)...)
 	if len(problems) > 0 {
-		return nil, &InputError{Msg: fmt.Sprintf("the upgrade to %s cannot start; pre-flight found, before anything changed:\n  %s", target, strings.Join(problems, "\n  "))}
+		return nil, &InputError{Msg: fmt.Sprintf("the upgrade to %s cannot start; pre-flight found:\n  %s", target, strings.Join(problems, "\n  "))}
 	}
 	return up, nil
 }

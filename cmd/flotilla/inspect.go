@@ -421,8 +421,11 @@ func printClusterVersions(w io.Writer, st automation.Status) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range st.Stacks {
 		for _, c := range s.Clusters {
-			lag := ""
-			if err == nil && (c.ControlPlane.Less(target) || c.Nodes().Less(target)) {
+			lag := "at the target"
+			switch {
+			case err != nil:
+				lag = ""
+			case c.ControlPlane.Less(target) || c.Nodes().Less(target):
 				lag = "BEHIND the target"
 			}
 			fmt.Fprintf(tw, "    %s\t%s\tcontrol plane %s\t%s\t%s\n", s.Stack.Stack, c.Cluster, c.ControlPlane, poolVersions(c), lag)

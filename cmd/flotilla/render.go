@@ -397,8 +397,10 @@ func (p *progress) text(e automation.Event) {
 		}
 	case automation.StepStarted:
 		switch {
-		case e.Step == automation.StepUpgrade:
-			p.line("    %-*s  upgrade: %s", w, e.Stack.Stack, e.Detail)
+		case e.Step == automation.StepPreview && e.Detail != "":
+			p.line("    %-*s  upgrade round: %s", w, e.Stack.Stack, e.Detail)
+		case e.Step == automation.StepUpgrade || e.Step == automation.StepHealth:
+			// The round was named at its preview; its end says how it went.
 		case p.live:
 			p.clearLive()
 			p.drawLive()
