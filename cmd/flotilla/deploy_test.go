@@ -173,6 +173,31 @@ func TestExitCodes(t *testing.T) {
 			want: []string{`promotion into "prod" requires approval`, "refused before anything changed", "--approve prod"},
 		},
 		{
+			name: "an upgrade without a target is bad usage",
+			args: []string{"upgrade"},
+			code: exitUsage,
+			want: []string{"--to is required"},
+		},
+		{
+			name: "an upgrade to something that is not a minor is bad input",
+			args: []string{"upgrade", "--to", "1.33.2", "--approve", "prod"},
+			code: exitUsage,
+			want: []string{`--to "1.33.2": name a Kubernetes minor such as "1.33"`},
+		},
+		{
+			name: "a freeze without a reason is bad usage",
+			args: []string{"freeze"},
+			code: exitUsage,
+			want: []string{"--reason is required"},
+		},
+		{
+			name:  "a frozen fleet refuses a rollout, saying why",
+			setup: func(t *testing.T, f *fixture) { f.run(t, "freeze", "--reason", "year-end freeze", "--until", "48h") },
+			args:  []string{"rollout", "--approve", "prod"},
+			code:  exitGate,
+			want:  []string{"the fleet is frozen by", "year-end freeze", "flotilla unfreeze"},
+		},
+		{
 			name: "an unknown environment is bad input",
 			args: []string{"rollout", "--env", "qa"},
 			code: exitUsage,
@@ -496,6 +521,8 @@ func TestHelpSaysWhatEachCommandDoesAndItsGates(t *testing.T) {
 		{"drift", []string{"--expect-no-changes", "lock"}},
 		{"destroy", []string{"--yes", "--allow-protected", "protected", "lock", "confirm"}},
 		{"unlock", []string{"stale", "--force", "heartbeat"}},
+		{"upgrade", append(gates, "--to", "--plan-only", "one minor at a time", "maintenanceWindow", "--wait-for-window", "fallback")},
+		{"freeze", []string{"--reason", "--until", "unfreeze"}},
 	} {
 		inv := (*fixture)(nil).runWith(t, context.Background(), nil, nil, tt.verb, "--help")
 		require.NoError(t, inv.err, tt.verb)
