@@ -219,6 +219,7 @@ func TestUpgradePreflightFindsEveryProblem(t *testing.T) {
 	_, err := h.rollout(automation.RolloutRequest{})
 	require.NoError(t, err)
 	h.fake.Reset()
+	h.fake.Types["dev"] = []string{"pulumi:pulumi:Stack", "kubernetes:core/v1:Namespace", "kubernetes:flowcontrol.apiserver.k8s.io/v1beta3:FlowSchema"}
 	h.health.SetProblems("dev", "2 of 3 nodes Ready")
 	h.writeStackFile("dev", upgradeStackFile("dev", "1.32"))
 
@@ -229,6 +230,7 @@ func TestUpgradePreflightFindsEveryProblem(t *testing.T) {
 		"sim region sim-east-1 does not offer 1.32",
 		"stacks/Pulumi.dev.yaml sets cluster \"east-1\" to control plane 1.32, nodes 1.32, but it runs 1.31, nodes 1.31",
 		"2 of 3 nodes Ready",
+		"kubernetes:flowcontrol.apiserver.k8s.io/v1beta3:FlowSchema: Kubernetes 1.32 stops serving",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

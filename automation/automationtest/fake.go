@@ -88,6 +88,8 @@ type Fake struct {
 	Drift map[string][]automation.ResourceChange
 	// StackOutputs are the per-stack outputs after an up.
 	StackOutputs map[string]automation.Outputs
+	// Types are the per-stack resource types the state reports.
+	Types map[string][]string
 	// OutputsOf, when set, gives an up's outputs instead of StackOutputs: from the
 	// stack file it ran with, say. It is called under the Fake's lock.
 	OutputsOf func(s automation.StackRef, o automation.OpOptions) automation.Outputs
@@ -112,7 +114,7 @@ func NewFake() *Fake {
 	return &Fake{
 		NextErr: map[string]error{}, Delay: map[string]time.Duration{},
 		Previews: map[string]automation.OpResult{}, Drift: map[string][]automation.ResourceChange{},
-		StackOutputs: map[string]automation.Outputs{}, Cloud: map[string]string{},
+		StackOutputs: map[string]automation.Outputs{}, Cloud: map[string]string{}, Types: map[string][]string{},
 		states: map[string]*stackSim{},
 	}
 }
@@ -321,7 +323,7 @@ func (f *Fake) State(ctx context.Context, s automation.StackRef) (automation.Sta
 
 func (f *Fake) stateOf(stack string) automation.StackState {
 	st := f.sim(stack)
-	state := automation.StackState{Exists: st.exists, Pending: slices.Clone(st.pending)}
+	state := automation.StackState{Exists: st.exists, Pending: slices.Clone(st.pending), Types: slices.Clone(f.Types[stack])}
 	if st.last != nil {
 		u := *st.last
 		state.LastUpdate = &u
