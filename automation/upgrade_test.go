@@ -3,6 +3,7 @@ package automation_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -257,4 +258,52 @@ func TestMinorJSONIsAVersion(t *testing.T) {
 	var back automation.ClusterStep
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, automation.MustMinor("1.32"), back.To)
+}
+
+// A run killed between a round's update and the write of its stack file leaves the file
+// behind the cluster; the next attempt writes what the cluster runs into it, says so,
+// and goes on from there.
+func TestUpgradeResumeCatchesTheFileUp(t *testing.T) {
+	t.Parallel()
+	set := envset.Set{Environments: []envset.Environment{{Name: "dev", MaxConcurrency: 1}}}
+	h := upgradeHarness(t, set)
+	_, err := h.rollout(automation.RolloutRequest{})
+	require.NoError(t, err)
+	before := readFile(t, filepath.Join(h.dir, "stacks", "Pulumi.dev.yaml"))
+	ups := 0
+	h.fake.OnCall = func(c automationtest.Call) error {
+		if c.Op == automationtest.OpUp {
+			if ups++; ups == 2 {
+				return assert.AnError
+			}
+		}
+		return nil
+	}
+	_, err = h.d.Upgrade(context.Background(), automation.UpgradeRequest{To: "1.32"})
+	require.Error(t, err)
+	h.fake.OnCall = nil
+	// As if the run died after the control plane's update and before its file's write.
+	h.writeStackFile("dev", before)
+
+	j, err := h.d.Resume(context.Background(), nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, automation.RunSucceeded, j.Status)
+	assert.Contains(t, strings.Join(j.Stacks["dev"].Cleared, "\n"), "wrote the versions its clusters run into its stack file")
+	v, err := stacks.ReadVersions(filepath.Join(h.dir, "stacks", "Pulumi.dev.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, stacks.Versions{ControlPlane: "1.32", Nodes: "1.32"}, v["east-1"])
+	upgrades := 0
+	for _, c := range h.fake.Ops(automationtest.OpUp) {
+		if c.Options.StackFile != "" {
+			upgrades++
+		}
+	}
+	assert.Equal(t, 3, upgrades, "the control plane's round ran once; the pools' twice (failed, then done)")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(data)
 }
