@@ -486,40 +486,13 @@ func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 	}
 
 	progress := func(line string) { d.emit(ctx, EngineOutput{At: d.at(), Stack: ref, Line: line}) }
-	var preview OpResult
-	err = r.step(ctx, ref, StepPreview, func() (map[string]int, error) {
-		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
-			return d.o.ops.Preview(ctx, ref, OpOptions{Refresh: r.req.Refresh, Progress: progress})
-		})
-		preview = res
-		return res.Changes, err
-	})
-	if err != nil {
+	if err := r.previewGated(ctx, st, ref, "", OpOptions{Refresh: r.req.Refresh, Progress: progress}); err != nil {
 		return err
-	}
-	if st.Protected && !r.req.AllowReplace {
-		if v := violations(preview); len(v) > 0 {
-			e := &PreviewPolicyError{Stack: ref, Violations: v}
-			d.emit(ctx, GateFailed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Reason: e.Error()})
-			return &StackError{Stack: ref, Step: StepPreview, Reason: e.Error(), Err: e}
-		}
-		d.emit(ctx, GatePassed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Detail: "no replacement or deletion"})
 	}
 	if r.interrupted(ctx) {
 		return &InterruptedError{RunID: r.j.RunID}
 	}
-	err = r.step(ctx, ref, StepUp, func() (map[string]int, error) {
-		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
-			return d.o.ops.Up(ctx, ref, OpOptions{Progress: progress})
-		})
-		if err == nil {
-			r.mu.Lock()
-			r.outputs[ref.Stack] = res.Outputs
-			r.mu.Unlock()
-		}
-		return res.Changes, err
-	})
-	if err != nil {
+	if err := r.up(ctx, ref, StepUp, "", OpOptions{Progress: progress}); err != nil {
 		return err
 	}
 	if states != nil {
@@ -531,6 +504,41 @@ func (r *run) stack(ctx context.Context, st Stage, ref StackRef) error {
 	}
 	r.update(func(j *Journal) { j.Stacks[ref.Stack].Status = StatusUpdated })
 	return nil
+}
+
+// previewGated previews a stack and, in a protected environment, applies the preview
+// policy: a replacement or deletion stops the stack unless the run allows it.
+func (r *run) previewGated(ctx context.Context, st Stage, ref StackRef, detail string, o OpOptions) error {
+	d := r.d
+	var preview OpResult
+	err := r.detailedStep(ctx, ref, StepPreview, detail, func() (map[string]int, error) {
+		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) { return d.o.ops.Preview(ctx, ref, o) })
+		preview = res
+		return res.Changes, err
+	})
+	if err != nil || !st.Protected || r.req.AllowReplace {
+		return err
+	}
+	if v := violations(preview); len(v) > 0 {
+		e := &PreviewPolicyError{Stack: ref, Violations: v}
+		d.emit(ctx, GateFailed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Reason: e.Error()})
+		return &StackError{Stack: ref, Step: StepPreview, Reason: e.Error(), Err: e}
+	}
+	d.emit(ctx, GatePassed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Detail: "no replacement or deletion"})
+	return nil
+}
+
+// up updates a stack as a step of this kind and keeps its outputs for the health gate.
+func (r *run) up(ctx context.Context, ref StackRef, kind StepKind, detail string, o OpOptions) error {
+	return r.detailedStep(ctx, ref, kind, detail, func() (map[string]int, error) {
+		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) { return r.d.o.ops.Up(ctx, ref, o) })
+		if err == nil {
+			r.mu.Lock()
+			r.outputs[ref.Stack] = res.Outputs
+			r.mu.Unlock()
+		}
+		return res.Changes, err
+	})
 }
 
 // unchanged reports whether a stack can be skipped: its inputs are those of its last

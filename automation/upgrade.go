@@ -548,38 +548,13 @@ func (r *run) upgradeRound(ctx context.Context, st Stage, ref StackRef, cur []Cl
 		return &StackError{Stack: ref, Step: StepUpgrade, Reason: "writing the round's versions: " + err.Error(), Err: err}
 	}
 	progress := func(line string) { d.emit(ctx, EngineOutput{At: d.at(), Stack: ref, Line: line}) }
-	var preview OpResult
-	err := r.detailedStep(ctx, ref, StepPreview, detail, func() (map[string]int, error) {
-		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
-			return d.o.ops.Preview(ctx, ref, OpOptions{StackFile: next, Progress: progress})
-		})
-		preview = res
-		return res.Changes, err
-	})
-	if err != nil {
+	if err := r.previewGated(ctx, st, ref, detail, OpOptions{StackFile: next, Progress: progress}); err != nil {
 		return err
-	}
-	if st.Protected && !r.req.AllowReplace {
-		if v := violations(preview); len(v) > 0 {
-			e := &PreviewPolicyError{Stack: ref, Violations: v}
-			d.emit(ctx, GateFailed{At: d.at(), Environment: ref.Environment, Gate: GatePreview, Stack: ref.Stack, Reason: e.Error()})
-			return &StackError{Stack: ref, Step: StepPreview, Reason: e.Error(), Err: e}
-		}
 	}
 	if r.interrupted(ctx) {
 		return &InterruptedError{RunID: r.j.RunID}
 	}
-	err = r.detailedStep(ctx, ref, StepUpgrade, detail, func() (map[string]int, error) {
-		res, err := r.withLockRecovery(ctx, ref, func() (OpResult, error) {
-			return d.o.ops.Up(ctx, ref, OpOptions{StackFile: next, Progress: progress})
-		})
-		if err == nil {
-			r.mu.Lock()
-			r.outputs[ref.Stack] = res.Outputs
-			r.mu.Unlock()
-		}
-		return res.Changes, err
-	})
+	err := r.up(ctx, ref, StepUpgrade, detail, OpOptions{StackFile: next, Progress: progress})
 	if err != nil {
 		// Some clusters of the round may have moved: the stack file records what they run.
 		if now, _, rerr := d.readVersions(context.WithoutCancel(ctx), ref, false); rerr == nil {

@@ -161,7 +161,7 @@ type WindowStatus struct {
 	Environment string    `json:"environment"`
 	Window      string    `json:"window"`
 	Open        bool      `json:"open"`
-	Opens       time.Time `json:"opens"`  // now when open, else when it next opens
+	Opens       time.Time `json:"opens"`           // now when open, else when it next opens
 	Closes      time.Time `json:"closes,omitzero"` // when the window open at Opens closes; zero: never
 }
 
@@ -181,7 +181,7 @@ type StackStatusReport struct {
 	Clusters []ClusterVersions `json:"clusters,omitempty"`
 	// Behind lists the clusters that lag the fleet's target.
 	Behind []string `json:"behind,omitempty"`
-	Error    string            `json:"error,omitempty"`
+	Error  string   `json:"error,omitempty"`
 }
 
 // Status reports the last run and where it stopped, each stack's last update and lag,
