@@ -98,8 +98,7 @@ func TestUpgradeRunsRoundsAndWaitsForTheWindow(t *testing.T) {
 	set := threeEnvs()
 	win, opens := closedWindow(now)
 	set.Environments[2].MaintenanceWindow = win
-	var h *harness
-	h = upgradeHarness(t, set, automation.WithClock(func() time.Time { return clock }))
+	h := upgradeHarness(t, set, automation.WithClock(func() time.Time { return clock }))
 	h.health.Clock = func() time.Time { return clock }
 	_, err := h.rollout(automation.RolloutRequest{Approve: []string{"prod"}})
 	require.NoError(t, err)

@@ -85,7 +85,7 @@ inside it; ` + "`flotilla freeze`" + ` stops every run.
 }
 
 func runUpgrade(cmd *cobra.Command, o upgradeOptions) error {
-	if err := o.commonOptions.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	if o.to == "" {
@@ -231,7 +231,7 @@ func parseUntil(s string, now time.Time) (time.Time, error) {
 }
 
 func runFreeze(cmd *cobra.Command, o freezeOptions) error {
-	if err := o.commonOptions.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	if strings.TrimSpace(o.reason) == "" {
