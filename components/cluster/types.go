@@ -22,6 +22,18 @@ const (
 // Network is a cluster's address plan: the VPC (or VNet), pod and service ranges.
 type Network struct{ VPCCIDR, PodCIDR, ServiceCIDR string }
 
+// APIAccess limits who reaches a cluster's Kubernetes API endpoint: EKS
+// publicAccessCidrs, GKE master authorized networks, AKS authorizedIpRanges.
+type APIAccess struct {
+	// AllowedCIDRs may reach the public endpoint. Empty means anywhere, which a prod
+	// cluster (tag env=prod) refuses unless AllowAnywhere is set.
+	AllowedCIDRs []string
+	// AllowAnywhere says an open endpoint (0.0.0.0/0) is meant.
+	AllowAnywhere bool
+	// Private turns the public endpoint off: the API is reached from the network only.
+	Private bool
+}
+
 // SystemPool is the on-demand pool that runs cluster add-ons.
 type SystemPool struct {
 	InstanceType     string
@@ -42,6 +54,12 @@ type Args struct {
 	Network     Network
 	SystemPool  SystemPool
 	Tags        costtags.Tags
+	// API says who may reach the cluster's Kubernetes API endpoint.
+	API APIAccess
+	// SecretsKey is a customer-managed key that encrypts the cluster's Kubernetes
+	// Secrets at rest: an AWS KMS key ARN (EKS encryptionConfig), a Cloud KMS key name
+	// (GKE databaseEncryption) or a Key Vault key ID (AKS KMS). Empty: the cloud's own key.
+	SecretsKey string
 	// MaxNodeProvisionTime is the cluster-autoscaler's --max-node-provision-time: how long
 	// it waits for a node group (a spot pool) before trying the next priority. It is one
 	// setting per cluster on every cloud; 0 means 5m.

@@ -50,6 +50,11 @@ type spec struct {
 	// prod is set by the cost tag env=prod; prod clusters get three zones and protection.
 	prod                 bool
 	maxNodeProvisionTime time.Duration
+	// api is Args.API with AllowedCIDRs parsed; allowed is empty only for an endpoint
+	// open to anywhere (AllowAnywhere, or not prod) or a private one.
+	api        APIAccess
+	allowed    []netip.Prefix
+	secretsKey string
 	// cloudTags are tags in the cloud's own form (AWS tags, GCP labels, Azure tags); nil on Sim.
 	cloudTags map[string]string
 	// kubeLabels are tags as Kubernetes labels, for in-cluster objects.
@@ -132,6 +137,9 @@ func resolve(name string, args *Args) (*spec, error) {
 	case args.Cloud == Azure && s.maxNodeProvisionTime%time.Minute != 0:
 		fail("MaxNodeProvisionTime %q is not a whole number of minutes, which AKS's autoscaler profile requires", args.MaxNodeProvisionTime.String())
 	}
+
+	s.api, s.secretsKey = args.API, args.SecretsKey
+	checkAPIAccess(s, args, &errs)
 
 	var err error
 	switch args.Cloud {
@@ -322,4 +330,20 @@ func (e *InvalidArgsError) Unwrap() []error { return e.Problems }
 func IsInvalidArgs(err error) bool {
 	var target *InvalidArgsError
 	return errors.As(err, &target)
+}
+
+// checkAPIAccess checks Args.API: every allowed range a CIDR, none open to anywhere
+// unless AllowAnywhere says so.
+func checkAPIAccess(s *spec, args *Args, errs *problems) {
+	for _, c := range args.API.AllowedCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			errs.add("API.AllowedCIDRs: %q is not a CIDR range such as \"203.0.113.0/24\"", c)
+			continue
+		}
+		if p.Bits() == 0 && !args.API.AllowAnywhere {
+			errs.add("API.AllowedCIDRs: %q opens the API endpoint to anywhere: set API.AllowAnywhere to mean it", c)
+		}
+		s.allowed = append(s.allowed, p.Masked())
+	}
 }
