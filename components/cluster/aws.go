@@ -35,6 +35,9 @@ const (
 // EXTENDED and still in standard support pays the standard price.
 const eksSupportType = "EXTENDED"
 
+// eksIMDSHopLimit is the instance metadata hop limit of every node: 1 keeps IMDS on the node.
+const eksIMDSHopLimit = 1
+
 // eksLogTypes are the control-plane logs an EKS cluster sends to CloudWatch: all of them.
 var eksLogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 
@@ -73,11 +76,14 @@ func (a *AWSCluster) NodeLaunchTemplate(ctx *pulumi.Context, name string, tags m
 	}
 	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
 		TagSpecifications: specs,
-		// IMDSv2 only; a hop limit of 2 lets pods reach it through the node's network.
+		// IMDSv2 only, with a hop limit of 1: a pod's packets cross one more hop, so no pod
+		// reads the node role's credentials. Nothing needs them: the autoscaler uses Pod
+		// Identity and aws-node runs on the host network
+		// (https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html#_restrict_access_to_the_instance_profile_assigned_to_the_worker_node).
 		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
 			HttpEndpoint:            pulumi.String("enabled"),
 			HttpTokens:              pulumi.String("required"),
-			HttpPutResponseHopLimit: pulumi.Int(2),
+			HttpPutResponseHopLimit: pulumi.Int(eksIMDSHopLimit),
 		},
 		UpdateDefaultVersion: pulumi.Bool(true),
 		Tags:                 pulumi.ToStringMap(tags),

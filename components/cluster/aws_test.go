@@ -184,6 +184,8 @@ func TestAWSSystemNodeGroup(t *testing.T) {
 			assert.Equal(t, wantTags, specs["instance"])
 			assert.Equal(t, wantTags, specs["volume"])
 			assert.Equal(t, "required", in(t, lt, "metadataOptions", "httpTokens").StringValue())
+			// A hop limit of 1 keeps the node role's credentials from pods (issue 15).
+			assert.Equal(t, float64(1), in(t, lt, "metadataOptions", "httpPutResponseHopLimit").NumberValue())
 		})
 	}
 }
