@@ -24,6 +24,30 @@ const (
 	autoscalerAccount      = "cluster-autoscaler"
 )
 
+// autoscalerPatches is the cluster-autoscaler patch release Flotilla runs for each
+// Kubernetes minor: one table for every cluster that deploys the autoscaler. Each is a
+// release tag of kubernetes/autoscaler (cluster-autoscaler-<version>), e.g.
+// https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-1.31.5; the
+// .0 of a minor misses its fixes, such as the Pod Identity credentials of 1.28.
+var autoscalerPatches = map[string]string{
+	"1.28": "1.28.4",
+	"1.29": "1.29.2",
+	"1.30": "1.30.2",
+	"1.31": "1.31.5",
+	"1.32": "1.32.4",
+	"1.33": "1.33.2",
+	"1.34": "1.34.1",
+}
+
+// autoscalerImageTag is the autoscaler image for a control plane at minor: the table's
+// patch, or for a minor newer than the table its first release, the only one known.
+func autoscalerImageTag(minor string) string {
+	if v, ok := autoscalerPatches[minor]; ok {
+		return "v" + v
+	}
+	return "v" + minor + ".0"
+}
+
 // eksSupportType is the EKS cluster's upgrade policy. With STANDARD, EKS upgrades a
 // control plane on its own when its minor reaches the end of standard support, which
 // would compete with Flotilla's rollout; with EXTENDED the cluster stays on its minor
@@ -499,7 +523,7 @@ func newEKSAutoscaler(ctx *pulumi.Context, c *Cluster, s *spec, cl *eks.Cluster,
 			"awsRegion":        pulumi.String(s.region),
 			"fullnameOverride": pulumi.String(autoscalerChart),
 			"autoDiscovery":    pulumi.Map{"clusterName": cl.Name},
-			"image":            pulumi.Map{"tag": pulumi.String("v" + s.version + ".0")},
+			"image":            pulumi.Map{"tag": pulumi.String(autoscalerImageTag(s.version))},
 			"rbac": pulumi.Map{"serviceAccount": pulumi.Map{
 				"create": pulumi.Bool(true),
 				"name":   pulumi.String(autoscalerAccount),

@@ -215,7 +215,7 @@ func TestAWSAutoscaler(t *testing.T) {
 			assert.Equal(t, "aws", in(t, rel, "values", "cloudProvider").StringValue())
 			assert.Equal(t, "eu-west-1", in(t, rel, "values", "awsRegion").StringValue())
 			assert.Equal(t, "eu-eks-7d1e", in(t, rel, "values", "autoDiscovery", "clusterName").StringValue())
-			assert.Equal(t, "v1.31.0", in(t, rel, "values", "image", "tag").StringValue())
+			assert.Equal(t, "v1.31.5", in(t, rel, "values", "image", "tag").StringValue())
 			assert.Equal(t, "system", in(t, rel, "values", "nodeSelector", cluster.LabelPool).StringValue())
 			assert.Equal(t, "cluster-autoscaler", in(t, rel, "values", "rbac", "serviceAccount", "name").StringValue())
 			extra := in(t, rel, "values", "extraArgs")
@@ -241,6 +241,33 @@ func TestAWSAutoscaler(t *testing.T) {
 			assoc := m.MustGet(t, tokPodIdentity, "eu-autoscaler")
 			assert.Equal(t, "kube-system", in(t, assoc, "namespace").StringValue())
 			assert.Equal(t, "cluster-autoscaler", in(t, assoc, "serviceAccount").StringValue())
+		})
+	}
+}
+
+// TestAWSAutoscalerImagePatch checks that the autoscaler runs a known patch release of
+// its minor, a tag of kubernetes/autoscaler (cluster-autoscaler-<version>), not the .0.
+func TestAWSAutoscalerImagePatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ version, want string }{
+		{"1.28", "v1.28.4"},
+		{"1.29", "v1.29.2"},
+		{"1.30", "v1.30.2"},
+		{"1.31", "v1.31.5"},
+		{"1.32", "v1.32.4"},
+		{"1.33", "v1.33.2"},
+		{"1.34", "v1.34.1"},
+		// A minor newer than the table: its first release, the only one known.
+		{"1.40", "v1.40.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.AWS)
+			args.Version = tt.version
+			m, _ := run(t, "eu", args)
+			rel := m.MustGet(t, tokRelease, "eu-autoscaler")
+			assert.Equal(t, tt.want, in(t, rel, "values", "image", "tag").StringValue())
 		})
 	}
 }
