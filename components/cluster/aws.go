@@ -429,14 +429,21 @@ func newServiceRole(ctx *pulumi.Context, s *spec, name, service string, policies
 	return role, attached, nil
 }
 
-// newCustomNetworking points the VPC CNI at the pod subnets: pods take addresses from
-// Network.PodCIDR rather than from the nodes' subnets. One ENIConfig per zone, named after
+// newCustomNetworking points the VPC CNI at the pod subnets, pods taking addresses from
+// Network.PodCIDR rather than from the nodes' subnets, and turns on its enforcement of
+// NetworkPolicies. One ENIConfig per zone, named after
 // the zone, is what ENI_CONFIG_LABEL_DEF selects.
 func newCustomNetworking(ctx *pulumi.Context, s *spec, cl *eks.Cluster, net *awsNetwork, opts, kubeOpts []pulumi.ResourceOption) ([]pulumi.Resource, error) {
-	cniConfig, err := json.Marshal(map[string]any{"env": map[string]string{
-		"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
-		"ENI_CONFIG_LABEL_DEF":               "topology.kubernetes.io/zone",
-	}})
+	cniConfig, err := json.Marshal(map[string]any{
+		"env": map[string]string{
+			"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
+			"ENI_CONFIG_LABEL_DEF":               "topology.kubernetes.io/zone",
+		},
+		// The add-on's node agent enforces NetworkPolicies (envset's default-deny among
+		// them) only when asked; the add-on's configuration schema takes the string "true"
+		// (https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html).
+		"enableNetworkPolicy": "true",
+	})
 	if err != nil {
 		return nil, fmt.Errorf("vpc-cni configuration: %w", err)
 	}

@@ -278,10 +278,17 @@ func TestAWSCustomNetworking(t *testing.T) {
 
 	cni := m.MustGet(t, tokAddon, "eu-vpc-cni")
 	assert.Equal(t, "vpc-cni", in(t, cni, "addonName").StringValue())
-	var conf struct{ Env map[string]string }
-	require.NoError(t, json.Unmarshal([]byte(in(t, cni, "configurationValues").StringValue()), &conf))
-	assert.Equal(t, "true", conf.Env["AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"])
-	assert.Equal(t, "topology.kubernetes.io/zone", conf.Env["ENI_CONFIG_LABEL_DEF"])
+	// The exact configuration values, in the add-on's schema (aws eks
+	// describe-addon-configuration --addon-name vpc-cni): enableNetworkPolicy is a string,
+	// "true" or "false", and without it NetworkPolicies are accepted but not enforced
+	// (https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html).
+	assert.JSONEq(t, `{
+		"env": {
+			"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
+			"ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"
+		},
+		"enableNetworkPolicy": "true"
+	}`, in(t, cni, "configurationValues").StringValue())
 
 	for _, zone := range []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"} {
 		eni := m.MustGet(t, tokENIConfig, "eu-eniconfig-"+zone)
