@@ -38,6 +38,12 @@ func AgentPoolUpgradeSettings() *containerservice.AgentPoolUpgradeSettingsArgs {
 	return &containerservice.AgentPoolUpgradeSettingsArgs{MaxSurge: pulumi.String("33%")}
 }
 
+// systemPoolCountPath is the inline system pool's node count as a Pulumi property path:
+// the autoscaler owns the count once the pool exists, so an update after a refresh must
+// not scale the pool back to its minimum, as the spot pools' agent pools already ignore
+// theirs (https://www.pulumi.com/docs/iac/concepts/options/ignorechanges/).
+const systemPoolCountPath = "agentPoolProfiles[0].count"
+
 type azureBackend struct{}
 
 func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
@@ -141,7 +147,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
 		},
 		Tags: tags,
-	}, opts...)
+	}, append(opts, pulumi.IgnoreChanges([]string{systemPoolCountPath}))...)
 	if err != nil {
 		return fmt.Errorf("aks cluster: %w", err)
 	}

@@ -2,11 +2,16 @@ package cluster_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -115,4 +120,71 @@ func TestAzurePriorityExpander(t *testing.T) {
 		}
 	}
 	assertRanks(t, prios, spot, fallback, []string{vmss("system"), vmss("nodepool1"), "aks-batch0spot-vmss", vmss("batchspot")})
+}
+
+// rpcMocks records, beside what pulumitest.Mocks records, the options each resource was
+// registered with (dependencies, ignoreChanges, protect, deleteBeforeReplace), which the
+// engine acts on but which are no input.
+type rpcMocks struct {
+	*pulumitest.Mocks
+	mu   sync.Mutex
+	reqs map[string]*pulumirpc.RegisterResourceRequest // by type and name
+}
+
+func newRPCMocks() *rpcMocks {
+	return &rpcMocks{Mocks: newMocks(), reqs: map[string]*pulumirpc.RegisterResourceRequest{}}
+}
+
+func (m *rpcMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.RegisterRPC != nil {
+		m.mu.Lock()
+		m.reqs[args.TypeToken+"/"+args.Name] = args.RegisterRPC
+		m.mu.Unlock()
+	}
+	return m.Mocks.NewResource(args)
+}
+
+func (m *rpcMocks) run(t *testing.T, fn pulumi.RunFunc) {
+	t.Helper()
+	require.NoError(t, pulumi.RunErr(fn, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m)))
+}
+
+func (m *rpcMocks) req(t *testing.T, typ, name string) *pulumirpc.RegisterResourceRequest {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.reqs[typ+"/"+name]
+	require.True(t, ok, "%s %q registered", typ, name)
+	return r
+}
+
+// runAzure creates one AKS cluster from args under rpcMocks.
+func runAzure(t *testing.T, args *cluster.Args) (*rpcMocks, *cluster.Cluster) {
+	t.Helper()
+	m := newRPCMocks()
+	var c *cluster.Cluster
+	m.run(t, func(ctx *pulumi.Context) error {
+		var err error
+		c, err = cluster.New(ctx, "eu", args)
+		return err
+	})
+	return m, c
+}
+
+// TestAzureSystemPoolCountIgnored: the autoscaler owns the system pool's count, so the
+// ManagedCluster ignores it, as a Pulumi property path into agentPoolProfiles.
+func TestAzureSystemPoolCountIgnored(t *testing.T) {
+	t.Parallel()
+	m, _ := runAzure(t, baseArgs(cluster.Azure))
+	aks := m.req(t, tokAKS, "eu-aks")
+	assert.Equal(t, []string{"agentPoolProfiles[0].count"}, aks.GetIgnoreChanges())
+	pools := in(t, m.MustGet(t, tokAKS, "eu-aks"), "agentPoolProfiles").ArrayValue()
+	require.Len(t, pools, 1)
+	assert.Equal(t, "system", at(t, pools[0], "name").StringValue(), "index 0 is the system pool")
+	// The engine resolves the path the way resource.PropertyPath does: it names the count.
+	path, err := resource.ParsePropertyPath(aks.GetIgnoreChanges()[0])
+	require.NoError(t, err)
+	count, ok := path.Get(resource.NewProperty(m.MustGet(t, tokAKS, "eu-aks").Inputs))
+	require.True(t, ok)
+	assert.Equal(t, 2.0, count.NumberValue(), "the default system pool minimum")
 }
