@@ -27,6 +27,10 @@
 // LimitRange flotilla-defaults; and the NetworkPolicy default-deny. In Protected
 // environments team namespaces carry Pulumi's protect option.
 //
+// Team namespaces carry Pod Security Admission labels: pod-security.kubernetes.io/enforce
+// is restricted in production and baseline elsewhere (Team.PodSecurity changes it per
+// environment), and audit and warn are restricted everywhere.
+//
 // Per cluster: the namespace flotilla-system with the ServiceAccount flotilla-deploy
 // (the deploy identity) and its read-only ClusterRole; the ClusterRole
 // flotilla-break-glass bound to the group flotilla:break-glass; and the PriorityClasses

@@ -73,6 +73,15 @@ func TestEnvironmentSetOnARealAPIServer(t *testing.T) {
 	ns, err := admin.CoreV1().Namespaces().Get(ctx, "payments", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "payments", ns.Labels[envset.LabelTeam])
+	assert.Equal(t, "restricted", ns.Labels[envset.LabelPodSecurityEnforce])
+
+	t.Run("prod enforces the restricted pod security standard", func(t *testing.T) {
+		root := pod("root", nil)
+		root.Spec.Containers[0].SecurityContext = nil
+		_, err := admin.CoreV1().Pods("payments").Create(ctx, root, metav1.CreateOptions{})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `violates PodSecurity "restricted:latest"`)
+	})
 	assert.Equal(t, "prod", ns.Labels[envset.LabelEnvironment])
 	assert.Equal(t, "cc-42", ns.Labels["cost-center"])
 
@@ -208,8 +217,16 @@ func allowed(ctx context.Context, t *testing.T, cs k8s.Interface, who identity, 
 	return review.Status.Allowed
 }
 
+// pod is a pod that the restricted Pod Security Standard admits, as prod's team
+// namespaces enforce it.
 func pod(name string, resources *corev1.ResourceRequirements) *corev1.Pod {
-	c := corev1.Container{Name: "app", Image: "registry.example/app:1"}
+	no, yes := false, true
+	c := corev1.Container{Name: "app", Image: "registry.example/app:1", SecurityContext: &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no,
+		RunAsNonRoot:             &yes,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}}
 	if resources != nil {
 		c.Resources = *resources
 	}

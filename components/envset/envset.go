@@ -104,6 +104,8 @@ type teamPlan struct {
 	team   Team
 	access Access // effective; empty when the team has none here
 	labels map[string]string
+	// podSecurity is the level enforced on the team's namespaces here.
+	podSecurity PodSecurity
 }
 
 // clusterPlan is a cluster to configure and the key its resource names derive from.
@@ -287,8 +289,10 @@ func planTeams(args *Args, env Environment) ([]teamPlan, []error) {
 		labels[LabelEnvironment] = env.Name
 		labels[labelManagedBy] = "flotilla"
 
+		problems = append(problems, checkPodSecurity(who, t, args.Set)...)
+
 		access, _ := effectiveAccess(env, t)
-		out = append(out, teamPlan{team: t, access: access, labels: labels})
+		out = append(out, teamPlan{team: t, access: access, labels: labels, podSecurity: podSecurityFor(env, t)})
 	}
 	return out, problems
 }
@@ -433,8 +437,12 @@ func (d deployer) namespace(t teamPlan, name string, deploySubject rbacv1.Subjec
 	if d.env.Protected {
 		nsOpts = append(append([]pulumi.ResourceOption(nil), opts...), pulumi.Protect(true))
 	}
+	nsLabels := podSecurityLabels(t.podSecurity)
+	for k, v := range t.labels {
+		nsLabels[k] = v
+	}
 	ns, err := corev1.NewNamespace(ctx, base, &corev1.NamespaceArgs{
-		Metadata: d.meta(name, nil, t.labels),
+		Metadata: d.meta(name, nil, nsLabels),
 	}, nsOpts...)
 	if err != nil {
 		return err

@@ -563,10 +563,68 @@ func TestNewNamespaceLabels(t *testing.T) {
 			}
 			assert.Equal(t, team.Name, labels[LabelTeam])
 			assert.Equal(t, "staging", labels[LabelEnvironment])
-			assert.Len(t, labels, len(cost)+3, "cost labels plus team, environment and managed-by: %v", labels)
+			assert.Len(t, labels, len(cost)+3+3, "cost labels plus team, environment, managed-by and the three pod security labels: %v", labels)
 		}
 	}
 	assert.Equal(t, map[string]string{"cost-center": "cc-42", "owner": "platform"}, map[string]string(tags), "the caller's tags are not modified")
+}
+
+func TestNewPodSecurityLabels(t *testing.T) {
+	t.Parallel()
+	psa := func(enforce string) map[string]string {
+		return map[string]string{
+			"pod-security.kubernetes.io/enforce": enforce,
+			"pod-security.kubernetes.io/audit":   "restricted",
+			"pod-security.kubernetes.io/warn":    "restricted",
+		}
+	}
+	teams := func() []Team {
+		t := testTeams()
+		// search relaxes prod and tightens dev; the others take the defaults.
+		t[1].PodSecurity = map[string]PodSecurity{"prod": PodSecurityBaseline, "dev": PodSecurityRestricted}
+		return t
+	}
+	for _, tc := range []struct {
+		env  string
+		want map[string]map[string]string // namespace -> pod security labels
+	}{
+		{"dev", map[string]map[string]string{"payments": psa("baseline"), "payments-jobs": psa("baseline"), "search": psa("restricted"), "data": psa("baseline")}},
+		{"staging", map[string]map[string]string{"payments": psa("baseline"), "payments-jobs": psa("baseline"), "search": psa("baseline"), "data": psa("baseline")}},
+		{"prod", map[string]map[string]string{"payments": psa("restricted"), "payments-jobs": psa("restricted"), "search": psa("baseline"), "data": psa("restricted")}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Parallel()
+			m := deploy(t, tc.env, Args{Set: Default(), Environment: tc.env, Teams: teams()}, oneCluster)
+			got := map[string]map[string]string{}
+			for _, ns := range allNamespaces {
+				labels := strMap(field(m.MustGet(t, typeNamespace, tc.env+"-aws-us-east-1-"+ns), "metadata", "labels"))
+				got[ns] = map[string]string{}
+				for k, v := range labels {
+					if strings.HasPrefix(k, "pod-security.kubernetes.io/") {
+						got[ns][k] = v
+					}
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			system := strMap(field(m.MustGet(t, typeNamespace, tc.env+"-aws-us-east-1-"+SystemNamespace), "metadata", "labels"))
+			assert.NotContains(t, system, "pod-security.kubernetes.io/enforce", "only team namespaces are labelled")
+		})
+	}
+}
+
+func TestNewPodSecurityRefusesUnknownLevelOrEnvironment(t *testing.T) {
+	t.Parallel()
+	teams := testTeams()
+	teams[0].PodSecurity = map[string]PodSecurity{"prod": "strict", "qa": PodSecurityBaseline}
+	m := pulumitest.New()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "prod", &Args{Set: Default(), Environment: "prod", Teams: teams})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `team "payments": pod security "strict" in environment "prod" is not one of "privileged", "baseline" or "restricted"`)
+	assert.Contains(t, err.Error(), `team "payments": pod security for unknown environment "qa"`)
+	assert.Empty(t, m.Resources(), "nothing registers")
 }
 
 func TestNewPriorityClasses(t *testing.T) {

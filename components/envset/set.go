@@ -40,6 +40,10 @@ type Team struct {
 	// Access is per environment name, e.g. {"dev": "edit", "prod": "view"}. An
 	// environment missing from the map grants the team nothing there.
 	Access map[string]Access
+	// PodSecurity is the Pod Security Standards level enforced on the team's namespaces,
+	// per environment name. An environment missing from the map enforces restricted in
+	// production and baseline elsewhere; audit and warn are restricted everywhere.
+	PodSecurity map[string]PodSecurity
 }
 
 // Environment is one stage of the promotion path and the gates around it.
