@@ -123,6 +123,16 @@ func NodeGroupLaunchTemplate(lt *ec2.LaunchTemplate) *eks.NodeGroupLaunchTemplat
 	return &eks.NodeGroupLaunchTemplateArgs{Id: lt.ID(), Version: pulumi.Sprintf("%d", lt.LatestVersion)}
 }
 
+// NodeGroupReplacement is how every Flotilla node group is replaced: the old group is
+// deleted before the new one is created. A group's name is fixed, because the cluster's
+// priority expander ranks its Auto Scaling group by that name, and a change of instance
+// types, subnets or capacity type replaces the group (they are ForceNew in the provider,
+// terraform-provider-aws internal/service/eks/node_group.go). Created first, the new
+// group would take the old one's name, and EKS refuses it with ResourceInUseException.
+// While a spot group is replaced its fallback takes the pods; while the system group is,
+// the add-ons wait for its new nodes.
+func NodeGroupReplacement() pulumi.ResourceOption { return pulumi.DeleteBeforeReplace(true) }
+
 // NodeGroupUpdateConfig is how every Flotilla node group rolls its nodes in an update,
 // an upgrade included: one node unavailable at a time. EKS launches the new nodes before
 // it drains the old ones, so one at a time keeps the group's capacity
@@ -265,6 +275,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		pulumi.DependsOn(c.AWS.NodeDependencies),
 		// The autoscaler owns the group's size once it exists.
 		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
+		NodeGroupReplacement(),
 	)...)
 	if err != nil {
 		return fmt.Errorf("system node group: %w", err)

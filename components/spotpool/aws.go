@@ -84,6 +84,8 @@ func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		pulumi.DependsOn(append(slices.Clone(a.NodeDependencies), after...)),
 		// The autoscaler owns the group's size once it exists.
 		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}),
+		// The group keeps its name, which the priority expander matches.
+		cluster.NodeGroupReplacement(),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("node group %q: %w", name, err)

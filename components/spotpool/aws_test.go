@@ -2,12 +2,14 @@ package spotpool_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/components/spotpool"
 	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -165,5 +167,91 @@ func TestAWSPriorityExpanderRanksRealGroups(t *testing.T) {
 			assert.NotEqual(t, -1, rank(prios, f), f)
 			assert.Greater(t, rank(prios, s), rank(prios, f), "%s outranks %s", s, f)
 		}
+	}
+}
+
+// eksNodeGroupForceNew are the EKS node group inputs whose change replaces the group:
+// ForceNew in the pinned provider's schema (pulumi-aws v6.83.4 bridges
+// terraform-provider-aws, internal/service/eks/node_group.go, resourceNodeGroup), the
+// same set CloudFormation lists as createOnlyProperties of AWS::EKS::Nodegroup. Labels,
+// taints, scaling, update config, version and the launch template's version update in
+// place.
+var eksNodeGroupForceNew = map[string]bool{
+	"amiType":                true,
+	"capacityType":           true,
+	"clusterName":            true,
+	"diskSize":               true,
+	"instanceTypes":          true,
+	"launchTemplate.id":      true,
+	"launchTemplate.name":    true,
+	"nodeGroupName":          true,
+	"nodeGroupNamePrefix":    true,
+	"nodeRoleArn":            true,
+	"remoteAccess":           true,
+	"subnetIds":              true,
+	"labels":                 false,
+	"taints":                 false,
+	"scalingConfig":          false,
+	"updateConfig":           false,
+	"version":                false,
+	"releaseVersion":         false,
+	"launchTemplate.version": false,
+	"tags":                   false,
+}
+
+// optsRecorder records the resource options each registration carried, which the
+// recording mocks leave out.
+type optsRecorder struct {
+	*pulumitest.Mocks
+	mu                  sync.Mutex
+	deleteBeforeReplace map[string]bool
+}
+
+func (r *optsRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.RegisterRPC != nil {
+		r.mu.Lock()
+		r.deleteBeforeReplace[args.TypeToken+"::"+args.Name] = args.RegisterRPC.GetDeleteBeforeReplace()
+		r.mu.Unlock()
+	}
+	return r.Mocks.NewResource(args)
+}
+
+// TestAWSNodeGroupNamesSurviveReplacement checks every EKS node group of a cluster, the
+// system group and a spot pool's two: each has a fixed name, which the priority
+// expander matches, and inputs that force a replacement when they change (instance
+// types, subnets, capacity type). So each must be deleted before its replacement is
+// created, or EKS refuses the replacement's duplicate name (ResourceInUseException).
+func TestAWSNodeGroupNamesSurviveReplacement(t *testing.T) {
+	t.Parallel()
+	rec := &optsRecorder{Mocks: pulumitest.New().FakeClouds(), deleteBeforeReplace: map[string]bool{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.AWS, "staging"))
+		if err != nil {
+			return err
+		}
+		_, err = spotpool.New(ctx, "batch", poolArgs(c))
+		return err
+	}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, rec))
+	require.NoError(t, err)
+
+	groups := rec.ByType(tokNodeGroup)
+	require.Len(t, groups, 3, "the system group, the spot group and its fallback")
+	for _, ng := range groups {
+		var forceNew []string
+		for key := range ng.Inputs {
+			if eksNodeGroupForceNew[string(key)] {
+				forceNew = append(forceNew, string(key))
+			}
+		}
+		for _, lt := range []string{"id", "name"} {
+			if v, ok := ng.Inputs["launchTemplate"]; ok && v.IsObject() && v.ObjectValue().HasValue(resource.PropertyKey(lt)) {
+				forceNew = append(forceNew, "launchTemplate."+lt)
+			}
+		}
+		assert.Subset(t, forceNew, []string{"instanceTypes", "subnetIds", "capacityType"}, "%s: these change with the pool's spec", ng.Name)
+		name := in(t, ng, "nodeGroupName").StringValue()
+		require.NotEmpty(t, name, "%s: a fixed name, matched by the priority expander", ng.Name)
+		assert.True(t, rec.deleteBeforeReplace[tokNodeGroup+"::"+ng.Name],
+			"%s: a replacement of node group %q (a change of %v) must delete it first, or EKS refuses the duplicate name", ng.Name, name, forceNew)
 	}
 }
