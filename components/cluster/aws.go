@@ -48,6 +48,16 @@ func autoscalerImageTag(minor string) string {
 	return "v" + minor + ".0"
 }
 
+// How the autoscaler scales down, which is what moves pods off fallback nodes once spot
+// is back: a node requested below the threshold for the unneeded time is drained when
+// its pods fit on other nodes, and they are rescheduled by priority, spot first
+// (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/FAQ.md#how-does-scale-down-work).
+// Above the autoscaler's defaults (10m, 0.5) so that a half-full fallback node drains too.
+const (
+	autoscalerScaleDownUnneeded    = "5m"
+	autoscalerScaleDownUtilization = "0.7"
+)
+
 // eksSupportType is the EKS cluster's upgrade policy. With STANDARD, EKS upgrades a
 // control plane on its own when its minor reaches the end of standard support, which
 // would compete with Flotilla's rollout; with EXTENDED the cluster stays on its minor
@@ -553,6 +563,12 @@ func newEKSAutoscaler(ctx *pulumi.Context, c *Cluster, s *spec, cl *eks.Cluster,
 				"balance-similar-node-groups":   pulumi.Bool(true),
 				"max-node-provision-time":       pulumi.String(autoscalerDuration(s.maxNodeProvisionTime)),
 				"skip-nodes-with-local-storage": pulumi.Bool(false),
+				// Back to spot: a node, a fallback's among them, that stays under
+				// autoscalerScaleDownUtilization of its allocatable CPU and memory requested
+				// for autoscalerScaleDownUnneeded is removed once its pods fit elsewhere, and
+				// those pods go to spot first (defaults: 10m and 0.5).
+				"scale-down-unneeded-time":         pulumi.String(autoscalerScaleDownUnneeded),
+				"scale-down-utilization-threshold": pulumi.String(autoscalerScaleDownUtilization),
 			},
 		},
 	}, append(kubeOpts, pulumi.DependsOn([]pulumi.Resource{system, policy, assoc, priorities}))...)

@@ -222,6 +222,9 @@ func TestAWSAutoscaler(t *testing.T) {
 			assert.Equal(t, "priority", at(t, extra, "expander").StringValue())
 			assert.True(t, at(t, extra, "balance-similar-node-groups").BoolValue())
 			assert.Equal(t, tt.want, at(t, extra, "max-node-provision-time").StringValue())
+			// Scale-down drains under-used fallback nodes, so their pods return to spot.
+			assert.Equal(t, "5m", at(t, extra, "scale-down-unneeded-time").StringValue())
+			assert.Equal(t, "0.7", at(t, extra, "scale-down-utilization-threshold").StringValue())
 			assert.True(t, strings.HasPrefix(rel.Provider, m.MustGet(t, tokK8sProvider, "eu-k8s").URN+"::"), "the release uses the cluster's kube provider")
 
 			// The autoscaler's identity: a Pod Identity role allowed to resize only this
