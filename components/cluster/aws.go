@@ -196,13 +196,9 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		subnetIDs = append(subnetIDs, sn.ID().ToStringOutput())
 	}
 	cl, err := eks.NewCluster(ctx, s.name+"-eks", &eks.ClusterArgs{
-		RoleArn: clusterRole.Arn,
-		Version: pulumi.String(s.version),
-		VpcConfig: &eks.ClusterVpcConfigArgs{
-			SubnetIds:             subnetIDs,
-			EndpointPrivateAccess: pulumi.Bool(true),
-			EndpointPublicAccess:  pulumi.Bool(true),
-		},
+		RoleArn:   clusterRole.Arn,
+		Version:   pulumi.String(s.version),
+		VpcConfig: eksVpcConfig(s, subnetIDs),
 		KubernetesNetworkConfig: &eks.ClusterKubernetesNetworkConfigArgs{
 			ServiceIpv4Cidr: pulumi.String(s.network.ServiceCIDR),
 		},
@@ -293,6 +289,26 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	c.NodeVersion = system.Version.ApplyT(MinorOf).(pulumi.StringOutput)
 
 	return newEKSAutoscaler(ctx, c, s, cl, system, opts, kubeOpts)
+}
+
+// eksVpcConfig is where the EKS API endpoint answers: always inside the VPC, where nodes
+// reach it, and publicly unless API.Private, to the allowed ranges only. Without
+// publicAccessCidrs EKS opens the public endpoint to 0.0.0.0/0
+// (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html).
+func eksVpcConfig(s *spec, subnetIDs pulumi.StringArray) *eks.ClusterVpcConfigArgs {
+	vc := &eks.ClusterVpcConfigArgs{
+		SubnetIds:             subnetIDs,
+		EndpointPrivateAccess: pulumi.Bool(true),
+		EndpointPublicAccess:  pulumi.Bool(!s.api.Private),
+	}
+	if !s.api.Private && len(s.allowed) > 0 {
+		var cidrs pulumi.StringArray
+		for _, p := range s.allowed {
+			cidrs = append(cidrs, pulumi.String(p.String()))
+		}
+		vc.PublicAccessCidrs = cidrs
+	}
+	return vc
 }
 
 // newAWSNetwork lays out the VPC. Private subnets take the first eighths of the VPC, one

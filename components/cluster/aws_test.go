@@ -112,6 +112,40 @@ func TestAWSControlPlane(t *testing.T) {
 	assert.Len(t, c.AWS.PrivateSubnetIDs, 3)
 }
 
+func TestAWSAPIEndpointAccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		api    cluster.APIAccess
+		public bool
+		cidrs  []string // nil: publicAccessCidrs unset, which EKS takes as 0.0.0.0/0
+	}{
+		{name: "open by default outside prod", public: true},
+		{name: "allow-listed", api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "198.51.100.7/32"}},
+			public: true, cidrs: []string{"203.0.113.0/24", "198.51.100.7/32"}},
+		{name: "a range given by one of its addresses", api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.9/24"}},
+			public: true, cidrs: []string{"203.0.113.0/24"}},
+		{name: "private only", api: cluster.APIAccess{Private: true}, public: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.AWS)
+			args.API = tt.api
+			m, _ := run(t, "eu", args)
+
+			vc := in(t, m.MustGet(t, tokEKS, "eu-eks"), "vpcConfig")
+			assert.True(t, at(t, vc, "endpointPrivateAccess").BoolValue(), "nodes reach the API inside the VPC")
+			assert.Equal(t, tt.public, at(t, vc, "endpointPublicAccess").BoolValue())
+			if tt.cidrs == nil {
+				assert.False(t, vc.ObjectValue().HasValue("publicAccessCidrs"))
+				return
+			}
+			assert.Equal(t, tt.cidrs, strs(t, at(t, vc, "publicAccessCidrs")))
+		})
+	}
+}
+
 func TestAWSKubeconfigUsesGetToken(t *testing.T) {
 	t.Parallel()
 	m, c := run(t, "eu", baseArgs(cluster.AWS))
