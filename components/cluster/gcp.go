@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
@@ -63,7 +64,63 @@ func NodePoolUpgradeSettings() *container.NodePoolUpgradeSettingsArgs {
 
 type gcpBackend struct{}
 
+// gkeMasterBits is the size of a private GKE control plane's range: the provider refuses
+// private nodes without masterIpv4CidrBlock ("master_ipv4_cidr_block must be set if
+// enable_private_nodes is true", terraform-provider-google behind pulumi-gcp v7.38.0),
+// and GKE takes a /28 of RFC 1918 space that overlaps no range of the VPC
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/private-clusters#req_res_lim).
+const gkeMasterBits = 28
+
+// masterCandidates are where a GKE control plane's /28 is looked for when Network leaves
+// it empty, in order: GKE's documented example block first.
+var masterCandidates = []netip.Prefix{
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("10.0.0.0/8"),
+}
+
+// gkeMasterCIDR returns the cluster's control-plane /28: Network.MasterCIDR, checked
+// against GKE's rule, or the lowest /28 of masterCandidates clear of the cluster's three
+// ranges and Docker's bridge, so that the same ranges always give the same /28.
+func gkeMasterCIDR(s *spec) (string, error) {
+	others := []netip.Prefix{s.vpc, s.pods, s.services, netip.MustParsePrefix(dockerBridge)}
+	clear := func(p netip.Prefix) error {
+		for _, o := range others {
+			if o.IsValid() && o.Overlaps(p) {
+				return fmt.Errorf("Network.MasterCIDR %q overlaps %q: GKE's control-plane range must overlap no range of the VPC", p, o)
+			}
+		}
+		return nil
+	}
+	if m := s.network.MasterCIDR; m != "" {
+		p, err := parseCIDR(m)
+		if err != nil {
+			return "", fmt.Errorf("Network.MasterCIDR: %w", err)
+		}
+		if p.Bits() != gkeMasterBits {
+			return "", fmt.Errorf("Network.MasterCIDR %q is a /%d; GKE's control plane takes a /%d", m, p.Bits(), gkeMasterBits)
+		}
+		if _, ok := within(p, privateBlocks); !ok {
+			return "", fmt.Errorf("Network.MasterCIDR %q is not RFC 1918 space, which GKE's control plane requires", m)
+		}
+		return m, clear(p)
+	}
+	for _, block := range masterCandidates {
+		for i := 0; i < 1<<(gkeMasterBits-block.Bits()); i++ {
+			p := subnet(block, gkeMasterBits-block.Bits(), i)
+			if clear(p) == nil {
+				return p.String(), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no /%d of RFC 1918 space is clear of the cluster's ranges: set Network.MasterCIDR", gkeMasterBits)
+}
+
 func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
+	masterCIDR, err := gkeMasterCIDR(s)
+	if err != nil {
+		return &InvalidArgsError{Name: s.name, Problems: []error{err}}
+	}
 	p := inheritedProvider(c, "gcp")
 	if p == nil {
 		created, err := gcp.NewProvider(ctx, s.name+"-provider", &gcp.ProviderArgs{
@@ -160,6 +217,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		PrivateClusterConfig: &container.ClusterPrivateClusterConfigArgs{
 			EnablePrivateNodes:    pulumi.Bool(true),
 			EnablePrivateEndpoint: pulumi.Bool(false),
+			MasterIpv4CidrBlock:   pulumi.String(masterCIDR),
 		},
 		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
 			WorkloadPool: pulumi.Sprintf("%s.svc.id.goog", project),

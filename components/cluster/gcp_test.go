@@ -1,10 +1,13 @@
 package cluster_test
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -130,4 +133,79 @@ func TestGCPKubeconfigUsesAuthPlugin(t *testing.T) {
 	require.Len(t, kc.Users, 1)
 	assert.Equal(t, "gke-gcloud-auth-plugin", kc.Users[0].User.Exec["command"])
 	assert.Equal(t, true, kc.Users[0].User.Exec["provideClusterInfo"])
+}
+
+// runGCPErr creates one GKE cluster and returns the program's error.
+func runGCPErr(t *testing.T, name string, args *cluster.Args) (*pulumitest.Mocks, error) {
+	t.Helper()
+	m := newMocks()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, name, args)
+		return err
+	})
+	return m, err
+}
+
+// TestGKEMasterCIDR encodes the rule for private nodes: terraform-provider-google, behind
+// pulumi-gcp v7.38.0, refuses enable_private_nodes without a control-plane range
+// ("master_ipv4_cidr_block must be set if enable_private_nodes is true"), and GKE takes a
+// /28 of RFC 1918 space that overlaps no range in the VPC
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/private-clusters#req_res_lim).
+func TestGKEMasterCIDR(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		network cluster.Network
+		want    string // the masterIpv4CidrBlock sent
+		wantErr string
+	}{
+		{name: "default ranges: GKE's example block", want: "172.16.0.0/28"},
+		{
+			name:    "empty: the lowest /28 clear of the cluster's ranges",
+			network: cluster.Network{VPCCIDR: "172.16.0.0/20", PodCIDR: "10.4.0.0/14", ServiceCIDR: "10.8.0.0/20"},
+			want:    "172.16.16.0/28",
+		},
+		{
+			name:    "explicit",
+			network: cluster.Network{MasterCIDR: "10.200.0.16/28"},
+			want:    "10.200.0.16/28",
+		},
+		{name: "not a /28", network: cluster.Network{MasterCIDR: "10.200.0.0/24"}, wantErr: `Network.MasterCIDR "10.200.0.0/24" is a /24; GKE's control plane takes a /28`},
+		{name: "not RFC 1918", network: cluster.Network{MasterCIDR: "100.64.0.0/28"}, wantErr: `Network.MasterCIDR "100.64.0.0/28" is not RFC 1918 space`},
+		{name: "inside the VPC", network: cluster.Network{MasterCIDR: "10.0.0.16/28"}, wantErr: `Network.MasterCIDR "10.0.0.16/28" overlaps "10.0.0.0/16"`},
+		{name: "inside the pods", network: cluster.Network{MasterCIDR: "10.5.0.0/28"}, wantErr: `overlaps "10.4.0.0/14"`},
+		{name: "host bits", network: cluster.Network{MasterCIDR: "10.200.0.1/28"}, wantErr: "host bits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Network = tt.network
+			m, err := runGCPErr(t, "eu", args)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+				assert.ErrorContains(t, err, tt.wantErr)
+				assert.Empty(t, m.ByType(tokGKE))
+				return
+			}
+			require.NoError(t, err)
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			assert.True(t, in(t, gke, "privateClusterConfig", "enablePrivateNodes").BoolValue())
+			got := in(t, gke, "privateClusterConfig", "masterIpv4CidrBlock").StringValue()
+			assert.Equal(t, tt.want, got)
+			// The rule itself, over what was sent.
+			p := netip.MustParsePrefix(got)
+			assert.Equal(t, 28, p.Bits())
+			assert.True(t, p.Addr().IsPrivate())
+			sub := m.MustGet(t, tokSubnetwork, "eu-nodes")
+			for _, r := range []string{
+				in(t, sub, "ipCidrRange").StringValue(),
+				in(t, sub, "secondaryIpRanges", 0, "ipCidrRange").StringValue(),
+				in(t, sub, "secondaryIpRanges", 1, "ipCidrRange").StringValue(),
+			} {
+				assert.False(t, p.Overlaps(netip.MustParsePrefix(r)), "%s overlaps %s", got, r)
+			}
+		})
+	}
 }

@@ -19,8 +19,15 @@ const (
 	Sim   Cloud = "sim"
 )
 
-// Network is a cluster's address plan: the VPC (or VNet), pod and service ranges.
-type Network struct{ VPCCIDR, PodCIDR, ServiceCIDR string }
+// Network is a cluster's address plan: the VPC (or VNet), pod and service ranges, and on
+// GKE the control plane's range.
+type Network struct {
+	VPCCIDR, PodCIDR, ServiceCIDR string
+	// MasterCIDR is the /28 of a GKE cluster's control plane (masterIpv4CidrBlock), which
+	// private nodes require: RFC 1918 and clear of every other range of the VPC. Empty
+	// on GKE picks a /28 clear of the cluster's three ranges; other clouds leave it empty.
+	MasterCIDR string
+}
 
 // APIAccess limits who reaches a cluster's Kubernetes API endpoint: EKS
 // publicAccessCidrs, GKE master authorized networks, AKS authorizedIpRanges.

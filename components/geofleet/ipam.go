@@ -18,6 +18,9 @@ const (
 	VPCPrefixLen     = 20 // VPC, VNet or subnet primary range: the nodes
 	PodPrefixLen     = 16 // pods
 	ServicePrefixLen = 20 // Kubernetes services (ClusterIPs)
+	// MasterPrefixLen is a GKE control plane's range (masterIpv4CidrBlock), which private
+	// nodes require: a /28 clear of every range of the VPC. Only GKE clusters get one.
+	MasterPrefixLen = 28
 )
 
 // slotAddrs is the number of addresses one allocated cluster takes.
@@ -130,21 +133,31 @@ func PlanNetworks(addressSpace string, clusters []ClusterSpec, previous map[stri
 	}
 
 	plan := make(map[string]cluster.Network, len(clusters))
-	var fixed []labelled // ranges the plan must keep: explicit and previous
-	var fresh []string   // clusters that need new ranges
+	var fixed []labelled    // ranges the plan must keep: explicit and previous
+	var fresh []string      // clusters that need new ranges
+	var masterless []string // GKE clusters that keep ranges but have no control-plane range
+	gke := map[string]bool{}
 	taken := map[string]bool{}
 	for i, spec := range clusters {
 		name := names[i]
 		if name == "" {
 			continue // reported by clusterNames
 		}
+		gke[name] = spec.Cloud == cluster.GCP
 		switch prev, ok := previous[name]; {
 		case spec.Network != nil:
-			ranges, err := parseNetwork(name, "", *spec.Network)
+			n := *spec.Network
+			if gke[name] && n.MasterCIDR == "" && ok && sameRanges(prev, n) {
+				n.MasterCIDR = prev.MasterCIDR // an explicit network keeps its planned /28
+			}
+			ranges, err := parseNetwork(name, "", n)
 			problems = append(problems, err...)
 			fixed = append(fixed, ranges...)
-			plan[name] = *spec.Network
-			taken[name] = ok && prev == *spec.Network
+			plan[name] = n
+			taken[name] = ok && prev == n
+			if gke[name] && n.MasterCIDR == "" {
+				masterless = append(masterless, name)
+			}
 		case ok:
 			ranges, err := parseNetwork(name, "previous ", prev)
 			problems = append(problems, err...)
@@ -156,6 +169,10 @@ func PlanNetworks(addressSpace string, clusters []ClusterSpec, previous map[stri
 			fixed = append(fixed, ranges...)
 			plan[name] = prev
 			taken[name] = true
+			if gke[name] && prev.MasterCIDR == "" {
+				// A plan pinned before GKE clusters got a /28 keeps its ranges and gains one.
+				masterless = append(masterless, name)
+			}
 		default:
 			fresh = append(fresh, name)
 		}
@@ -208,8 +225,29 @@ func PlanNetworks(addressSpace string, clusters []ClusterSpec, previous map[stri
 			}
 		}
 		plan[name] = n
+		if gke[name] {
+			masterless = append(masterless, name)
+		}
+	}
+	// GKE control planes' /28s come after every slot, from the top of the space down, so
+	// that a cluster's three ranges are the same whichever clouds the fleet's clusters
+	// are on, and the /28s never split the blocks that later slots take from below.
+	slices.Sort(masterless)
+	for _, name := range masterless {
+		m, ok := a.takeHighest(MasterPrefixLen)
+		if !ok {
+			return nil, fmt.Errorf("cluster %q: address space %q has no free /%d left for the GKE control plane: set Network.MasterCIDR", name, addressSpace, MasterPrefixLen)
+		}
+		n := plan[name]
+		n.MasterCIDR = m.String()
+		plan[name] = n
 	}
 	return plan, nil
+}
+
+// sameRanges reports whether a and b have the same VPC, pod and service ranges.
+func sameRanges(a, b cluster.Network) bool {
+	return a.VPCCIDR == b.VPCCIDR && a.PodCIDR == b.PodCIDR && a.ServiceCIDR == b.ServiceCIDR
 }
 
 // needPrefixLen is the prefix length of the smallest block that holds n slots: slot
@@ -264,6 +302,7 @@ const (
 	vpcRange rangeKind = iota
 	podRange
 	serviceRange
+	masterRange
 	reservedKind
 )
 
@@ -284,24 +323,32 @@ func (l labelled) String() string {
 		return fmt.Sprintf("cluster %q %spod range %q", l.cluster, l.source, l.prefix)
 	case serviceRange:
 		return fmt.Sprintf("cluster %q %sservice range %q", l.cluster, l.source, l.prefix)
+	case masterRange:
+		return fmt.Sprintf("cluster %q %scontrol-plane range %q", l.cluster, l.source, l.prefix)
 	default:
 		return fmt.Sprintf("reserved range %q (%s)", l.prefix, l.why)
 	}
 }
 
-// parseNetwork parses a cluster's three ranges; each must be a canonical IPv4 prefix.
+// parseNetwork parses a cluster's three ranges, and its control-plane range when it has
+// one; each must be a canonical IPv4 prefix.
 func parseNetwork(name, source string, n cluster.Network) ([]labelled, []error) {
 	var out []labelled
 	var problems []error
-	for _, f := range []struct {
+	type field struct {
 		kind  rangeKind
 		field string
 		value string
-	}{
+	}
+	fields := []field{
 		{vpcRange, "VPCCIDR", n.VPCCIDR},
 		{podRange, "PodCIDR", n.PodCIDR},
 		{serviceRange, "ServiceCIDR", n.ServiceCIDR},
-	} {
+	}
+	if n.MasterCIDR != "" {
+		fields = append(fields, field{masterRange, "MasterCIDR", n.MasterCIDR})
+	}
+	for _, f := range fields {
 		p, err := netip.ParsePrefix(f.value)
 		switch {
 		case err != nil || !p.Addr().Is4():
@@ -420,6 +467,33 @@ func (a *allocator) take(prefixLen int) (netip.Prefix, bool) {
 		}
 	}
 	if at+size-1 > a.space.hi {
+		return netip.Prefix{}, false
+	}
+	a.insert(interval{lo: at, hi: at + size - 1})
+	return toPrefix(at, prefixLen), true
+}
+
+// takeHighest returns the highest free block of the given prefix length, and holds it.
+func (a *allocator) takeHighest(prefixLen int) (netip.Prefix, bool) {
+	size := uint64(1) << (32 - prefixLen)
+	if a.space.hi+1-a.space.lo < size {
+		return netip.Prefix{}, false
+	}
+	at := (a.space.hi + 1 - size) &^ (size - 1)
+	for i := len(a.used) - 1; i >= 0; i-- {
+		u := a.used[i]
+		if u.hi < at {
+			break // used is sorted, so everything below is lower still
+		}
+		if u.lo > at+size-1 {
+			continue
+		}
+		if u.lo < a.space.lo+size {
+			return netip.Prefix{}, false
+		}
+		at = (u.lo - size) &^ (size - 1)
+	}
+	if at < a.space.lo {
 		return netip.Prefix{}, false
 	}
 	a.insert(interval{lo: at, hi: at + size - 1})

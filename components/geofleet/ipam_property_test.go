@@ -59,7 +59,11 @@ func rangesOf(t *testing.T, plan map[string]cluster.Network) []ownedRange {
 	t.Helper()
 	var out []ownedRange
 	for name, n := range plan {
-		for _, s := range []string{n.VPCCIDR, n.PodCIDR, n.ServiceCIDR} {
+		cidrs := []string{n.VPCCIDR, n.PodCIDR, n.ServiceCIDR}
+		if n.MasterCIDR != "" { // only GKE clusters have a control-plane range
+			cidrs = append(cidrs, n.MasterCIDR)
+		}
+		for _, s := range cidrs {
 			p, err := netip.ParsePrefix(s)
 			require.NoError(t, err, "cluster %q", name)
 			out = append(out, ownedRange{p, name})
@@ -372,4 +376,86 @@ func BenchmarkPlanNetworks200WithPrevious(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// mixedFleet is a fleet of the given names on random clouds.
+func mixedFleet(r *rand.Rand, names []string) []ClusterSpec {
+	clouds := []cluster.Cloud{cluster.GCP, cluster.AWS, cluster.Azure, cluster.Sim}
+	specs := make([]ClusterSpec, len(names))
+	for i, n := range names {
+		specs[i] = ClusterSpec{Name: n, Cloud: clouds[r.IntN(len(clouds))], Region: "r"}
+	}
+	return specs
+}
+
+// GKE control planes get a /28 that overlaps nothing: no range of any cluster, no
+// reserved default. Plans pinned before the /28 existed keep their three ranges and gain
+// one; a cluster's three ranges never depend on the clouds of the fleet.
+func TestPropertyGKEControlPlanesNeverOverlap(t *testing.T) {
+	t.Parallel()
+	var planned, pinnedWithout, exhausted int
+	for seed := range uint64(150) {
+		r := rand.New(rand.NewPCG(seed, 5))
+		space := spaces[r.IntN(len(spaces)-1)]
+		prefix := netip.MustParsePrefix(space)
+		taken := map[string]bool{}
+		specs := mixedFleet(r, randomNames(r, fleetSize(r, space), taken))
+		var last map[string]cluster.Network
+		for step := range 6 {
+			if step > 0 {
+				specs = append(specs, mixedFleet(r, randomNames(r, r.IntN(10), taken))...)
+			}
+			previous := maps.Clone(last)
+			for name, n := range previous {
+				if r.IntN(3) == 0 && n.MasterCIDR != "" {
+					n.MasterCIDR = "" // pinned before control-plane ranges were planned
+					previous[name] = n
+					pinnedWithout++
+				}
+			}
+			plan, err := PlanNetworks(space, specs, previous)
+			if err != nil {
+				if IsExhausted(err) || strings.Contains(err.Error(), "no free /28") {
+					exhausted++
+					break
+				}
+				require.NoError(t, err, "seed %d step %d", seed, step)
+			}
+			planned++
+			assertNoOverlap(t, plan)
+
+			simOnly := slices.Clone(specs)
+			for i := range simOnly {
+				simOnly[i].Cloud = cluster.Sim
+			}
+			bare := map[string]cluster.Network{}
+			for name, n := range previous {
+				n.MasterCIDR = ""
+				bare[name] = n
+			}
+			sim, err := PlanNetworks(space, simOnly, bare)
+			require.NoError(t, err, "seed %d step %d", seed, step)
+			for _, s := range specs {
+				n := plan[s.Name]
+				if s.Cloud != cluster.GCP {
+					assert.Empty(t, n.MasterCIDR, "seed %d: %s cluster %q", seed, s.Cloud, s.Name)
+				} else {
+					m := netip.MustParsePrefix(n.MasterCIDR)
+					assert.Equal(t, MasterPrefixLen, m.Bits(), "seed %d: cluster %q", seed, s.Name)
+					assert.True(t, contains(prefix, m), "seed %d: %s outside %s", seed, m, space)
+					if prev, ok := previous[s.Name]; ok && prev.MasterCIDR != "" {
+						assert.Equal(t, prev.MasterCIDR, n.MasterCIDR, "seed %d: cluster %q /28 moved", seed, s.Name)
+					}
+				}
+				assert.True(t, sameRanges(sim[s.Name], n), "seed %d: cluster %q ranges depend on clouds", seed, s.Name)
+				if prev, ok := previous[s.Name]; ok {
+					assert.True(t, sameRanges(prev, n), "seed %d: cluster %q moved", seed, s.Name)
+				}
+			}
+			last = plan
+		}
+	}
+	t.Logf("planned %d, pinned without a /28 %d, exhausted %d", planned, pinnedWithout, exhausted)
+	assert.Positive(t, planned)
+	assert.Positive(t, pinnedWithout)
 }

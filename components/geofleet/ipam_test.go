@@ -23,6 +23,10 @@ func network(vpc, pod, svc string) cluster.Network {
 	return cluster.Network{VPCCIDR: vpc, PodCIDR: pod, ServiceCIDR: svc}
 }
 
+func gkeNetwork(vpc, pod, svc, master string) cluster.Network {
+	return cluster.Network{VPCCIDR: vpc, PodCIDR: pod, ServiceCIDR: svc, MasterCIDR: master}
+}
+
 func TestPlanNetworksAllocates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -51,8 +55,40 @@ func TestPlanNetworksAllocates(t *testing.T) {
 			},
 			want: map[string]cluster.Network{
 				"aws-us-east-1":    network("10.32.0.0/20", "10.33.0.0/16", "10.32.16.0/20"),
-				"gcp-europe-west1": network("10.32.32.0/20", "10.34.0.0/16", "10.32.48.0/20"),
+				"gcp-europe-west1": gkeNetwork("10.32.32.0/20", "10.34.0.0/16", "10.32.48.0/20", "10.63.255.240/28"),
 			},
+		},
+		{
+			// GKE's private nodes need a control-plane /28 clear of every range of the VPC
+			// (terraform-provider-google: "master_ipv4_cidr_block must be set if
+			// enable_private_nodes is true"; https://cloud.google.com/kubernetes-engine/docs/how-to/private-clusters#req_res_lim).
+			// It comes from the top of the space, so the slots below stay as they were.
+			name:  "GKE clusters get a control-plane /28; plans pinned without one keep their ranges",
+			space: "10.32.0.0/11",
+			clusters: []ClusterSpec{
+				{Name: "old", Cloud: cluster.GCP, Region: "europe-west1"},
+				{Name: "kept", Cloud: cluster.GCP, Region: "europe-west1"},
+				{Name: "new", Cloud: cluster.GCP, Region: "us-central1"},
+				{Name: "mine", Cloud: cluster.GCP, Region: "us-east1", Network: &cluster.Network{VPCCIDR: "10.40.0.0/20", PodCIDR: "10.41.0.0/16", ServiceCIDR: "10.40.16.0/20"}},
+				{Name: "aws", Cloud: cluster.AWS, Region: "us-east-1"},
+			},
+			previous: map[string]cluster.Network{
+				"old":  network("10.32.0.0/20", "10.33.0.0/16", "10.32.16.0/20"),
+				"kept": gkeNetwork("10.32.32.0/20", "10.34.0.0/16", "10.32.48.0/20", "10.63.255.240/28"),
+			},
+			want: map[string]cluster.Network{
+				"old":  gkeNetwork("10.32.0.0/20", "10.33.0.0/16", "10.32.16.0/20", "10.63.255.192/28"),
+				"kept": gkeNetwork("10.32.32.0/20", "10.34.0.0/16", "10.32.48.0/20", "10.63.255.240/28"),
+				"aws":  network("10.32.64.0/20", "10.35.0.0/16", "10.32.80.0/20"),
+				"new":  gkeNetwork("10.32.96.0/20", "10.36.0.0/16", "10.32.112.0/20", "10.63.255.208/28"),
+				"mine": gkeNetwork("10.40.0.0/20", "10.41.0.0/16", "10.40.16.0/20", "10.63.255.224/28"),
+			},
+		},
+		{
+			name:     "an explicit control-plane range is kept",
+			space:    "10.32.0.0/11",
+			clusters: []ClusterSpec{{Name: "g", Cloud: cluster.GCP, Region: "europe-west1", Network: &cluster.Network{VPCCIDR: "10.40.0.0/20", PodCIDR: "10.41.0.0/16", ServiceCIDR: "10.40.16.0/20", MasterCIDR: "10.40.32.0/28"}}},
+			want:     map[string]cluster.Network{"g": gkeNetwork("10.40.0.0/20", "10.41.0.0/16", "10.40.16.0/20", "10.40.32.0/28")},
 		},
 		{
 			name:     "AKS's default service range at the start of 10/8 is skipped",
