@@ -186,6 +186,16 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if err != nil {
 		return err
 	}
+	if s.secretsKey != "" {
+		kms, err := iam.NewRolePolicy(ctx, s.name+"-cluster-secrets-key", &iam.RolePolicyArgs{
+			Role:   clusterRole.Name,
+			Policy: pulumi.String(secretsKeyPolicy(s.secretsKey)),
+		}, opts...)
+		if err != nil {
+			return fmt.Errorf("secrets key policy: %w", err)
+		}
+		clusterPolicies = append(clusterPolicies, kms)
+	}
 	nodeRole, nodePolicies, err := newServiceRole(ctx, s, s.name+"-node", "ec2.amazonaws.com", eksNodePolicies, opts)
 	if err != nil {
 		return err
@@ -202,6 +212,7 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		KubernetesNetworkConfig: &eks.ClusterKubernetesNetworkConfigArgs{
 			ServiceIpv4Cidr: pulumi.String(s.network.ServiceCIDR),
 		},
+		EncryptionConfig:       eksEncryptionConfig(s),
 		EnabledClusterLogTypes: pulumi.ToStringArray(eksLogTypes),
 		UpgradePolicy:          &eks.ClusterUpgradePolicyArgs{SupportType: pulumi.String(eksSupportType)},
 		AccessConfig: &eks.ClusterAccessConfigArgs{
@@ -309,6 +320,33 @@ func eksVpcConfig(s *spec, subnetIDs pulumi.StringArray) *eks.ClusterVpcConfigAr
 		vc.PublicAccessCidrs = cidrs
 	}
 	return vc
+}
+
+// eksEncryptionConfig encrypts the cluster's Secrets with Args.SecretsKey, a KMS key ARN
+// (envelope encryption, https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html);
+// nil leaves them to EKS's own key. Secrets is the one resource EKS encrypts this way.
+func eksEncryptionConfig(s *spec) eks.ClusterEncryptionConfigPtrInput {
+	if s.secretsKey == "" {
+		return nil
+	}
+	return &eks.ClusterEncryptionConfigArgs{
+		Provider:  &eks.ClusterEncryptionConfigProviderArgs{KeyArn: pulumi.String(s.secretsKey)},
+		Resources: pulumi.StringArray{pulumi.String("secrets")},
+	}
+}
+
+// secretsKeyPolicy lets the cluster role use the secrets key, in case the key's own
+// policy does not grant it: the actions EKS calls for envelope encryption.
+func secretsKeyPolicy(keyARN string) string {
+	doc, _ := json.Marshal(map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Effect":   "Allow",
+			"Action":   []string{"kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"},
+			"Resource": keyARN,
+		}},
+	})
+	return string(doc)
 }
 
 // newAWSNetwork lays out the VPC. Private subnets take the first eighths of the VPC, one

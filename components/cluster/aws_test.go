@@ -146,6 +146,33 @@ func TestAWSAPIEndpointAccess(t *testing.T) {
 	}
 }
 
+func TestAWSSecretsEncryption(t *testing.T) {
+	t.Parallel()
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+	m, _ := run(t, "eu", baseArgs(cluster.AWS))
+	assert.False(t, m.MustGet(t, tokEKS, "eu-eks").Inputs.HasValue("encryptionConfig"), "no key: EKS's own")
+	_, ok := m.Get(tokRolePolicy, "eu-cluster-secrets-key")
+	assert.False(t, ok)
+
+	args := baseArgs(cluster.AWS)
+	args.SecretsKey = key
+	m, _ = run(t, "eu", args)
+	eks := m.MustGet(t, tokEKS, "eu-eks")
+	assert.Equal(t, key, in(t, eks, "encryptionConfig", "provider", "keyArn").StringValue())
+	assert.Equal(t, []string{"secrets"}, strs(t, in(t, eks, "encryptionConfig", "resources")))
+	var policy struct {
+		Statement []struct {
+			Action   []string
+			Resource string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(in(t, m.MustGet(t, tokRolePolicy, "eu-cluster-secrets-key"), "policy").StringValue()), &policy))
+	require.Len(t, policy.Statement, 1)
+	assert.Equal(t, key, policy.Statement[0].Resource)
+	assert.Subset(t, policy.Statement[0].Action, []string{"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"})
+}
+
 func TestAWSKubeconfigUsesGetToken(t *testing.T) {
 	t.Parallel()
 	m, c := run(t, "eu", baseArgs(cluster.AWS))
