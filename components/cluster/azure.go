@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/network/v2"
@@ -23,6 +24,30 @@ type AzureCluster struct {
 	ResourceGroup *resources.ResourceGroup
 	// Subnet is the nodes' subnet; with Azure CNI overlay pods take PodCIDR addresses instead.
 	Subnet *network.Subnet
+
+	agentPools    sync.Mutex
+	lastAgentPool pulumi.Resource // the agent pool registered last on the cluster
+}
+
+// AddAgentPool registers an agent pool on the cluster with register, which is given the
+// agent pool registered last on the cluster (none for the first) to depend on. AKS runs
+// one operation on a cluster at a time and refuses others while one runs
+// (https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/error-code-operationnotallowed),
+// so every agent pool of a cluster, whichever component creates it, goes through here
+// and waits for the one before.
+func (a *AzureCluster) AddAgentPool(register func(after []pulumi.Resource) (*containerservice.AgentPool, error)) (*containerservice.AgentPool, error) {
+	a.agentPools.Lock()
+	defer a.agentPools.Unlock()
+	var after []pulumi.Resource
+	if a.lastAgentPool != nil {
+		after = []pulumi.Resource{a.lastAgentPool}
+	}
+	ap, err := register(after)
+	if err != nil {
+		return nil, err
+	}
+	a.lastAgentPool = ap
+	return ap, nil
 }
 
 // aksUpgradeChannel "none" leaves the cluster's minor to Flotilla: AKS upgrades nothing

@@ -17,22 +17,21 @@ type azureBackend struct{}
 
 func (azureBackend) provision(ctx *pulumi.Context, p *SpotNodePool, s *spec) (*groups, error) {
 	g := &groups{}
-	// AKS runs one operation per cluster at a time, so the pools are created in turn:
+	// AKS runs one operation per cluster at a time, so the pools are created in turn, after
+	// every agent pool registered on the cluster before them (by this pool or another):
 	// the fallback pools first, then the spot pools, each of which also waits for every
 	// fallback pool.
-	var previous pulumi.Resource
 	var fallback []pulumi.Resource
 	add := func(capacity cluster.Capacity, index int, vmSize string, min, max int) (*containerservice.AgentPool, error) {
-		after := slices.Clone(fallback)
-		if previous != nil && !slices.Contains(after, previous) {
-			after = append(after, previous)
-		}
-		ap, err := newAgentPool(ctx, p, s, capacity, index, vmSize, min, max, after)
-		if err != nil {
-			return nil, err
-		}
-		previous = ap
-		return ap, nil
+		return s.cluster.Azure.AddAgentPool(func(last []pulumi.Resource) (*containerservice.AgentPool, error) {
+			after := slices.Clone(fallback)
+			for _, r := range last {
+				if !slices.Contains(after, r) {
+					after = append(after, r)
+				}
+			}
+			return newAgentPool(ctx, p, s, capacity, index, vmSize, min, max, after)
+		})
 	}
 	if s.fallback {
 		for i, typ := range s.fallbackTypes {

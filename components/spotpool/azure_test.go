@@ -2,14 +2,18 @@ package spotpool_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/components/spotpool"
 	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -124,4 +128,83 @@ func TestAzurePriorityExpanderRanksRealPools(t *testing.T) {
 		}
 	}
 	assert.Equal(t, -1, rank(prios, vmss(cluster.SystemPoolName)), "the system pool matches no priority")
+}
+
+// rpcMocks records, beside what pulumitest.Mocks records, the options each resource was
+// registered with (dependencies, ignoreChanges, deleteBeforeReplace), which the engine
+// acts on but which are no input.
+type rpcMocks struct {
+	*pulumitest.Mocks
+	mu   sync.Mutex
+	reqs map[string]*pulumirpc.RegisterResourceRequest // by type and name
+}
+
+func newRPCMocks() *rpcMocks {
+	return &rpcMocks{Mocks: pulumitest.New().FakeClouds(), reqs: map[string]*pulumirpc.RegisterResourceRequest{}}
+}
+
+func (m *rpcMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.RegisterRPC != nil {
+		m.mu.Lock()
+		m.reqs[args.TypeToken+"/"+args.Name] = args.RegisterRPC
+		m.mu.Unlock()
+	}
+	return m.Mocks.NewResource(args)
+}
+
+func (m *rpcMocks) run(t *testing.T, fn pulumi.RunFunc) {
+	t.Helper()
+	require.NoError(t, pulumi.RunErr(fn, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m)))
+}
+
+func (m *rpcMocks) req(t *testing.T, typ, name string) *pulumirpc.RegisterResourceRequest {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.reqs[typ+"/"+name]
+	require.True(t, ok, "%s %q registered", typ, name)
+	return r
+}
+
+// TestAzureAgentPoolsSerialisedPerCluster: AKS runs one operation per cluster at a time,
+// so every agent pool of a cluster, from any SpotNodePool, waits for the one registered
+// before it; within a pool, each spot pool still waits for every fallback pool.
+func TestAzureAgentPoolsSerialisedPerCluster(t *testing.T) {
+	t.Parallel()
+	m := newRPCMocks()
+	m.run(t, func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.Azure, "staging"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"batch", "web"} {
+			if _, err := spotpool.New(ctx, name, poolArgs(c)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	pools := m.ByType(tokAgentPool)
+	require.Len(t, pools, 16, "two pools of 4 spot types and 4 fallback types")
+	for i, ap := range pools {
+		deps := m.req(t, tokAgentPool, ap.Name).GetDependencies()
+		if i == 0 {
+			for _, other := range pools {
+				assert.NotContains(t, deps, other.URN, "the first agent pool waits for no other")
+			}
+			continue
+		}
+		assert.True(t, slices.Contains(deps, pools[i-1].URN), "%s depends on %s, registered before it", ap.Name, pools[i-1].Name)
+	}
+	for _, pool := range []string{"batch", "web"} {
+		for i := range 4 {
+			deps := m.req(t, tokAgentPool, fmt.Sprintf("%s-spot-%d", pool, i)).GetDependencies()
+			for j := range 4 {
+				assert.Contains(t, deps, m.MustGet(t, tokAgentPool, fmt.Sprintf("%s-fallback-%d", pool, j)).URN)
+			}
+		}
+	}
+	// The second pool's first agent pool waits for the first pool's last.
+	assert.Contains(t, m.req(t, tokAgentPool, "web-fallback-0").GetDependencies(), m.MustGet(t, tokAgentPool, "batch-spot-3").URN)
 }
