@@ -220,7 +220,12 @@ func (awsBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
 		},
 		Tags: pulumi.ToStringMap(s.cloudTags),
-	}, append(opts, pulumi.DependsOn(clusterPolicies))...)
+	}, append(opts,
+		pulumi.DependsOn(clusterPolicies),
+		// A prod control plane is never deleted by an update: EKS has no deletion flag in
+		// the pinned provider (pulumi-aws v6.83.4), so Pulumi's protection is the guard.
+		pulumi.Protect(s.prod),
+	)...)
 	if err != nil {
 		return fmt.Errorf("eks cluster: %w", err)
 	}

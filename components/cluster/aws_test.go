@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
+	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -171,6 +175,48 @@ func TestAWSSecretsEncryption(t *testing.T) {
 	require.Len(t, policy.Statement, 1)
 	assert.Equal(t, key, policy.Statement[0].Resource)
 	assert.Subset(t, policy.Statement[0].Action, []string{"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"})
+}
+
+// protectRecorder records which registrations asked for protection, an option the
+// recording mocks leave out.
+type protectRecorder struct {
+	*pulumitest.Mocks
+	mu        sync.Mutex
+	protected map[string]bool
+}
+
+func (r *protectRecorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.RegisterRPC != nil {
+		r.mu.Lock()
+		r.protected[args.TypeToken+"::"+args.Name] = args.RegisterRPC.GetProtect()
+		r.mu.Unlock()
+	}
+	return r.Mocks.NewResource(args)
+}
+
+func TestAWSProdClusterProtected(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env       string
+		protected bool
+	}{
+		{env: "prod", protected: true},
+		{env: "staging", protected: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.AWS)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			rec := &protectRecorder{Mocks: newMocks(), protected: map[string]bool{}}
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := cluster.New(ctx, "eu", args)
+				return err
+			}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, rec))
+			require.NoError(t, err)
+			assert.Equal(t, tt.protected, rec.protected[tokEKS+"::eu-eks"])
+		})
+	}
 }
 
 func TestAWSKubeconfigUsesGetToken(t *testing.T) {
