@@ -3,6 +3,8 @@ package cluster
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
@@ -116,10 +118,58 @@ func gkeMasterCIDR(s *spec) (string, error) {
 	return "", fmt.Errorf("no /%d of RFC 1918 space is clear of the cluster's ranges: set Network.MasterCIDR", gkeMasterBits)
 }
 
+// GKE's rule for cluster names (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#Cluster,
+// field name): a lowercase letter first, then lowercase letters, digits and hyphens, no
+// hyphen last, at most gkeClusterNameMax characters.
+var gkeClusterNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+const (
+	gkeClusterNameMax = 40
+	// autonameSuffix is what Pulumi appends to a resource's name when it names the
+	// cloud resource: a hyphen and seven random hex digits.
+	autonameSuffix = 8
+	gkeSuffix      = "-gke"
+)
+
+// gkeClusterName is the GKE cluster's name: empty lets Pulumi name it, as every cluster
+// whose name fits with Pulumi's suffix always was; a longer one is named exactly, so that
+// it fits GKE's limit. A name that does not fit even so, or breaks GKE's rule, is refused.
+func gkeClusterName(s *spec) (string, error) {
+	name := s.name + gkeSuffix
+	switch {
+	case !gkeClusterNamePattern.MatchString(name):
+		return "", fmt.Errorf("name %q does not make a GKE cluster name: GKE takes lowercase letters, digits and hyphens, starting with a letter", s.name)
+	case len(name)+autonameSuffix <= gkeClusterNameMax:
+		return "", nil
+	case len(name) <= gkeClusterNameMax:
+		return name, nil
+	}
+	return "", fmt.Errorf("name %q is %d characters: its GKE cluster %q would exceed GKE's limit of %d characters for cluster names; use a name of at most %d",
+		s.name, len(s.name), name, gkeClusterNameMax, gkeClusterNameMax-len(gkeSuffix))
+}
+
+// checkGKE applies GKE's own rules to what the cluster would send: its name and its
+// control plane's range.
+func checkGKE(s *spec) (name, masterCIDR string, err error) {
+	var errs problems
+	name, nameErr := gkeClusterName(s)
+	if nameErr != nil {
+		errs = append(errs, nameErr)
+	}
+	masterCIDR, masterErr := gkeMasterCIDR(s)
+	if masterErr != nil {
+		errs = append(errs, masterErr)
+	}
+	if len(errs) > 0 {
+		return "", "", &InvalidArgsError{Name: s.name, Problems: errs}
+	}
+	return name, masterCIDR, nil
+}
+
 func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
-	masterCIDR, err := gkeMasterCIDR(s)
+	clusterName, masterCIDR, err := checkGKE(s)
 	if err != nil {
-		return &InvalidArgsError{Name: s.name, Problems: []error{err}}
+		return err
 	}
 	p := inheritedProvider(c, "gcp")
 	if p == nil {
@@ -193,7 +243,15 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		grants = append(grants, g)
 	}
 
-	gke, err := container.NewCluster(ctx, s.name+"-gke", &container.ClusterArgs{
+	clusterOpts := append(slices.Clone(opts), pulumi.DependsOn(grants))
+	var gkeName pulumi.StringPtrInput
+	if clusterName != "" {
+		gkeName = pulumi.String(clusterName)
+		// A fixed name cannot exist twice: a replacement deletes the old cluster first.
+		clusterOpts = append(clusterOpts, pulumi.DeleteBeforeReplace(true))
+	}
+	gke, err := container.NewCluster(ctx, s.name+gkeSuffix, &container.ClusterArgs{
+		Name:             gkeName,
 		Location:         pulumi.String(s.region),
 		NodeLocations:    pulumi.ToStringArray(s.zones),
 		MinMasterVersion: pulumi.String(s.version),
@@ -224,7 +282,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		},
 		DeletionProtection: pulumi.Bool(s.prod),
 		ResourceLabels:     pulumi.ToStringMap(s.cloudTags),
-	}, append(opts, pulumi.DependsOn(grants))...)
+	}, clusterOpts...)
 	if err != nil {
 		return fmt.Errorf("gke cluster: %w", err)
 	}

@@ -209,3 +209,50 @@ func TestGKEMasterCIDR(t *testing.T) {
 		})
 	}
 }
+
+// TestGKEClusterName encodes GKE's rule for cluster names: a lowercase letter first, then
+// lowercase letters, digits and hyphens, at most 40 characters
+// (https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters#Cluster).
+// Pulumi appends a hyphen and 7 hex digits to a name it makes, so a long cluster is named
+// exactly, and one too long even so is refused before anything registers.
+func TestGKEClusterName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		sentName string // the name input; empty: Pulumi names the cluster
+		wantErr  string
+	}{
+		{name: "eu"},
+		{name: "prod-gcp-europe-west1"}, // 21+4+8 = 33
+		{name: "staging-gcp-australia-southeast1", sentName: "staging-gcp-australia-southeast1-gke"},
+		{name: "staging-gcp-northamerica-northeast2", sentName: "staging-gcp-northamerica-northeast2-gke"},
+		{name: "staging-gcp-northamerica-northeast2x", sentName: "staging-gcp-northamerica-northeast2x-gke"},
+		{name: "staging-gcp-northamerica-northeast2xy", wantErr: "exceed GKE's limit of 40 characters for cluster names; use a name of at most 36"},
+		{name: "Prod-EU", wantErr: "does not make a GKE cluster name"},
+		{name: "1-eu", wantErr: "does not make a GKE cluster name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := runGCPErr(t, tt.name, baseArgs(cluster.GCP))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+				assert.ErrorContains(t, err, tt.wantErr)
+				assert.Empty(t, m.ByType(tokGKE))
+				return
+			}
+			require.NoError(t, err)
+			gke := m.MustGet(t, tokGKE, tt.name+"-gke")
+			if tt.sentName == "" {
+				_, named := gke.Inputs["name"]
+				assert.False(t, named, "Pulumi names the cluster")
+				assert.LessOrEqual(t, len(tt.name+"-gke")+8, 40, "the name Pulumi makes fits GKE's limit")
+				return
+			}
+			got := in(t, gke, "name").StringValue()
+			assert.Equal(t, tt.sentName, got)
+			assert.LessOrEqual(t, len(got), 40)
+		})
+	}
+}
