@@ -305,3 +305,68 @@ func with(m map[string]any, k string, v any) map[string]any {
 	out[k] = v
 	return out
 }
+
+// TestDiffRefusesAChangeOfKubeMode: a program that flips the simulator's mode against a
+// cluster created in the other mode gets an error naming the setting from Diff, before
+// the engine deletes any in-cluster resource.
+func TestDiffRefusesAChangeOfKubeMode(t *testing.T) {
+	t.Parallel()
+	p := provider.New(client.Options{})
+	inputs := map[string]any{
+		"name": "dev", "region": "sim-east-1", "zones": []any{"sim-east-1a"}, "version": "1.31",
+		"vpcCidr": "10.0.0.0/16", "podCidr": "10.244.0.0/16", "serviceCidr": "172.20.0.0/16", "tags": map[string]any{},
+	}
+	with := func(m map[string]any, kv ...any) map[string]any {
+		out := map[string]any{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	kubeState := with(inputs, "endpoint", "https://127.0.0.1:40001", "kubeVersion", "v1.31.4", "status", "ACTIVE")
+	liteState := with(inputs, "endpoint", "https://sim.invalid", "kubeVersion", "", "status", "ACTIVE")
+	tests := []struct {
+		name                string
+		olds, oldIn, news   map[string]any
+		refused             bool
+		createdIn, nowRunIn string
+	}{
+		{"kube state, lite program", kubeState, inputs, with(inputs, "kube", "off"), true, "kube mode", "lite mode"},
+		{"lite state, kube program", liteState, with(inputs, "kube", "off"), inputs, true, "lite mode", "kube mode"},
+		{"lite state from before the input, kube program", liteState, inputs, inputs, true, "lite mode", "kube mode"},
+		{"kube state, kube program", kubeState, inputs, inputs, false, "", ""},
+		{"kube state, kube said explicitly", kubeState, inputs, with(inputs, "kube", "on"), false, "", ""},
+		{"lite state, lite program", liteState, with(inputs, "kube", "off"), with(inputs, "kube", "off"), false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := p.Diff(context.Background(), &pulumirpc.DiffRequest{
+				Urn: urn(provider.ClusterType, "dev-cluster"), Name: "dev-cluster", Id: "id",
+				Olds: props(t, tt.olds), OldInputs: props(t, tt.oldIn), News: props(t, tt.news),
+			})
+			if !tt.refused {
+				require.NoError(t, err)
+				assert.Empty(t, resp.GetDiffs(), "the mode is not a change of the cluster")
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `cluster "dev-cluster" was created in `+tt.createdIn)
+			assert.Contains(t, err.Error(), "now runs in "+tt.nowRunIn)
+			assert.Contains(t, err.Error(), "stack config fleetsim:kube back to")
+		})
+	}
+}
+
+func TestCheckKubeMode(t *testing.T) {
+	t.Parallel()
+	p := provider.New(client.Options{})
+	resp, err := p.Check(context.Background(), &pulumirpc.CheckRequest{Urn: urn(provider.ClusterType, "dev"), News: props(t, map[string]any{"region": "sim-east-1", "kube": "lite"})})
+	require.NoError(t, err)
+	require.Len(t, resp.GetFailures(), 1)
+	assert.Equal(t, "kube", resp.GetFailures()[0].GetProperty())
+	assert.Contains(t, resp.GetFailures()[0].GetReason(), `"lite" is not "on" or "off" (stack config fleetsim:kube)`)
+}
