@@ -177,6 +177,10 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return fmt.Errorf("aks cluster: %w", err)
 	}
 
+	if err := grantNetworkContributor(ctx, s.name+"-subnet-network-contributor", p, aks, subnet, opts...); err != nil {
+		return err
+	}
+
 	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
 		ResourceGroupName: rg.Name,
 		ResourceName:      aks.Name,
@@ -227,6 +231,46 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 
 	if _, err := newPriorityExpander(ctx, c, s); err != nil {
 		return err
+	}
+	return nil
+}
+
+// networkContributorRole is the built-in Network Contributor role's ID
+// (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/networking#network-contributor).
+const networkContributorRole = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+
+// roleAssignmentToken is azure-native's RoleAssignment. It is registered by its token, with
+// the properties of the authorization module's RoleAssignmentArgs, so that the cluster
+// needs no SDK module for one resource.
+const roleAssignmentToken = "azure-native:authorization:RoleAssignment"
+
+// clientConfigToken is azure-native's getClientConfig: the subscription the provider deploys to.
+const clientConfigToken = "azure-native:authorization:getClientConfig"
+
+type roleAssignment struct{ pulumi.CustomResourceState }
+
+// grantNetworkContributor gives the cluster's identity Network Contributor on its subnet.
+// On a subnet of its own AKS needs it to place internal load balancers and their IPs; the
+// Azure CLI grants it when it creates the cluster, ARM and Pulumi do not
+// (https://learn.microsoft.com/azure/aks/configure-azure-cni#prerequisites,
+// https://learn.microsoft.com/azure/aks/internal-lb#before-you-begin).
+func grantNetworkContributor(ctx *pulumi.Context, name string, p pulumi.ProviderResource, aks *containerservice.ManagedCluster, subnet *network.Subnet, opts ...pulumi.ResourceOption) error {
+	// A role definition is named under the subscription the grant is made in.
+	var client struct {
+		SubscriptionID string `pulumi:"subscriptionId"`
+	}
+	if err := ctx.Invoke(clientConfigToken, struct{}{}, &client, pulumi.Provider(p)); err != nil {
+		return fmt.Errorf("client config: %w", err)
+	}
+	role := "/subscriptions/" + client.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + networkContributorRole
+	var ra roleAssignment
+	if err := ctx.RegisterResource(roleAssignmentToken, name, pulumi.Map{
+		"principalId":      aks.Identity.PrincipalId(),
+		"principalType":    pulumi.String("ServicePrincipal"),
+		"roleDefinitionId": pulumi.String(role),
+		"scope":            subnet.ID(),
+	}, &ra, opts...); err != nil {
+		return fmt.Errorf("network contributor on the subnet: %w", err)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ func TestAzureCluster(t *testing.T) {
 	tests := []struct {
 		name      string
 		tags      costtags.Tags
+		api       cluster.APIAccess
 		network   cluster.Network
 		provision time.Duration
 		tier      string
@@ -36,6 +37,7 @@ func TestAzureCluster(t *testing.T) {
 		},
 		{
 			name: "prod with its own ranges", tags: costtags.Tags{"team": "payments", "env": "prod"}, tier: "Standard",
+			api:       cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}},
 			network:   cluster.Network{VPCCIDR: "10.50.0.0/16", PodCIDR: "192.168.0.0/16", ServiceCIDR: "10.0.0.0/16"},
 			provision: 12 * time.Minute,
 			want:      cluster.Network{VPCCIDR: "10.50.0.0/16", PodCIDR: "192.168.0.0/16", ServiceCIDR: "10.0.0.0/16"},
@@ -48,6 +50,7 @@ func TestAzureCluster(t *testing.T) {
 			args := baseArgs(cluster.Azure)
 			args.Tags = tt.tags
 			args.Network = tt.network
+			args.API = tt.api
 			args.MaxNodeProvisionTime = tt.provision
 			m, c := run(t, "eu", args)
 			wantTags, err := costtags.ForAzure(tt.tags)
@@ -131,8 +134,29 @@ type rpcMocks struct {
 	reqs map[string]*pulumirpc.RegisterResourceRequest // by type and name
 }
 
+// What Azure answers with under rpcMocks: a subnet's resource ID and the principal of
+// the cluster's system-assigned identity.
+const (
+	azSubscription = "0b1c2d3e-0000-4000-8000-000000000001"
+	azSubnetID     = "/subscriptions/" + azSubscription + "/resourceGroups/eu-rg1a2b/providers/Microsoft.Network/virtualNetworks/eu-vnet/subnets/eu-nodes"
+	aksPrincipal   = "5f6e7d8c-0000-4000-8000-0000000000aa"
+)
+
 func newRPCMocks() *rpcMocks {
-	return &rpcMocks{Mocks: newMocks(), reqs: map[string]*pulumirpc.RegisterResourceRequest{}}
+	m := &rpcMocks{Mocks: newMocks(), reqs: map[string]*pulumirpc.RegisterResourceRequest{}}
+	aks := m.Outputs[tokAKS]
+	m.Outputs[tokAKS] = func(r pulumitest.Resource) resource.PropertyMap {
+		out := aks(r)
+		out["identity"] = resource.NewProperty(resource.PropertyMap{
+			"type":        resource.NewProperty("SystemAssigned"),
+			"principalId": resource.NewProperty(aksPrincipal),
+		})
+		return out
+	}
+	m.Calls["azure-native:authorization:getClientConfig"] = func(resource.PropertyMap) (resource.PropertyMap, error) {
+		return resource.PropertyMap{"subscriptionId": resource.NewProperty(azSubscription)}, nil
+	}
+	return m
 }
 
 func (m *rpcMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -141,7 +165,11 @@ func (m *rpcMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		m.reqs[args.TypeToken+"/"+args.Name] = args.RegisterRPC
 		m.mu.Unlock()
 	}
-	return m.Mocks.NewResource(args)
+	id, state, err := m.Mocks.NewResource(args)
+	if args.TypeToken == tokAzSubnet {
+		id = azSubnetID
+	}
+	return id, state, err
 }
 
 func (m *rpcMocks) run(t *testing.T, fn pulumi.RunFunc) {
@@ -187,4 +215,23 @@ func TestAzureSystemPoolCountIgnored(t *testing.T) {
 	count, ok := path.Get(resource.NewProperty(m.MustGet(t, tokAKS, "eu-aks").Inputs))
 	require.True(t, ok)
 	assert.Equal(t, 2.0, count.NumberValue(), "the default system pool minimum")
+}
+
+// TestAzureNetworkContributorOnSubnet: the cluster's identity holds Network Contributor on
+// the nodes' subnet, which AKS needs for internal load balancers and the CLI would grant.
+func TestAzureNetworkContributorOnSubnet(t *testing.T) {
+	t.Parallel()
+	m, _ := runAzure(t, baseArgs(cluster.Azure))
+	ras := m.ByType("azure-native:authorization:RoleAssignment")
+	require.Len(t, ras, 1)
+	ra := ras[0]
+	assert.Equal(t, "eu-subnet-network-contributor", ra.Name)
+	assert.Equal(t, m.MustGet(t, tokCluster, "eu").URN, ra.Parent)
+	assert.True(t, strings.HasPrefix(ra.Provider, m.MustGet(t, tokAzProvider, "eu-provider").URN+"::"), "uses the cluster's provider")
+	assert.Equal(t, resource.PropertyMap{
+		"principalId":      resource.NewProperty(aksPrincipal),
+		"principalType":    resource.NewProperty("ServicePrincipal"),
+		"roleDefinitionId": resource.NewProperty("/subscriptions/" + azSubscription + "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"),
+		"scope":            resource.NewProperty(azSubnetID),
+	}, ra.Inputs)
 }
