@@ -64,6 +64,17 @@ func NodePoolUpgradeSettings() *container.NodePoolUpgradeSettingsArgs {
 	}
 }
 
+// NodePoolReplacement is how every Flotilla GKE node pool is replaced: the old pool is
+// deleted before the new one is created. A pool's name is fixed, because the spot pools'
+// ComputeClass ranks pools by name and GroupName is the contract, and inputs every pool
+// sets force a replacement when they change (spot, serviceAccount, oauthScopes,
+// cluster and location: ForceNew in terraform-provider-google's
+// google_container_node_pool behind pulumi-gcp v7). Created first, the new pool would
+// take the old one's name, and GKE refuses it (409 already exists). While a spot pool is
+// replaced its fallback takes the pods; while the system pool is, the add-ons wait for
+// its new nodes.
+func NodePoolReplacement() pulumi.ResourceOption { return pulumi.DeleteBeforeReplace(true) }
+
 type gcpBackend struct{}
 
 // gkeMasterBits is the size of a private GKE control plane's range: the provider refuses
@@ -321,7 +332,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			ResourceLabels:         pulumi.ToStringMap(s.cloudTags),
 			WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{Mode: pulumi.String("GKE_METADATA")},
 		},
-	}, append(opts, pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
+	}, append(slices.Clone(opts), NodePoolReplacement(), pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
 	if err != nil {
 		return fmt.Errorf("system node pool: %w", err)
 	}

@@ -111,7 +111,7 @@ func newNodePool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluster
 			ResourceLabels:         pulumi.ToStringMap(s.cloudTags),
 			WorkloadMetadataConfig: &container.NodePoolNodeConfigWorkloadMetadataConfigArgs{Mode: pulumi.String("GKE_METADATA")},
 		},
-	}, append(cloudOpts(p, s), pulumi.DependsOn(after), pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
+	}, append(cloudOpts(p, s), pulumi.DependsOn(after), cluster.NodePoolReplacement(), pulumi.IgnoreChanges([]string{"initialNodeCount", "nodeCount"}))...)
 	if err != nil {
 		return nil, fmt.Errorf("node pool %q: %w", name, err)
 	}

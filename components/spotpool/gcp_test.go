@@ -9,6 +9,7 @@ import (
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/components/spotpool"
 	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -125,4 +126,73 @@ func TestGCPComputeClassWithoutFallback(t *testing.T) {
 	prios := in(t, m.MustGet(t, tokComputeClass, "batch-class"), "spec", "priorities").ArrayValue()
 	require.Len(t, prios, 1)
 	assert.Equal(t, []string{"batch-spot-0", "batch-spot-1", "batch-spot-2", "batch-spot-3"}, strs(t, pulumitest.Prop(t, prios[0], "nodepools")))
+}
+
+// gkeNodePoolForceNew lists node pool inputs by whether a change replaces the pool:
+// ForceNew in terraform-provider-google v5, which pulumi-gcp v7 bridges
+// (google/services/container/resource_container_node_pool.go and node_config.go:
+// name, cluster, location, initial_node_count, and node_config's spot,
+// service_account and oauth_scopes), against fields updated in place.
+var gkeNodePoolForceNew = map[string]bool{
+	"name":                      true,
+	"namePrefix":                true,
+	"cluster":                   true,
+	"location":                  true,
+	"initialNodeCount":          true,
+	"maxPodsPerNode":            true,
+	"nodeConfig.spot":           true,
+	"nodeConfig.serviceAccount": true,
+	"nodeConfig.oauthScopes":    true,
+	"nodeConfig.preemptible":    true,
+	"nodeLocations":             false,
+	"version":                   false,
+	"autoscaling":               false,
+	"management":                false,
+	"upgradeSettings":           false,
+	"nodeConfig.labels":         false,
+	"nodeConfig.resourceLabels": false,
+	"nodeConfig.taints":         false,
+}
+
+// TestGCPNodePoolNamesSurviveReplacement checks every GKE node pool of a cluster, the
+// system pool and a spot pool's spot and fallback pools: each has a fixed name, which the
+// ComputeClass ranks, and sets inputs whose change replaces it. So each must be deleted
+// before its replacement is created, or GKE refuses the replacement's duplicate name.
+func TestGCPNodePoolNamesSurviveReplacement(t *testing.T) {
+	t.Parallel()
+	rec := &optsRecorder{Mocks: pulumitest.New().FakeClouds(), deleteBeforeReplace: map[string]bool{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.GCP, "staging"))
+		if err != nil {
+			return err
+		}
+		_, err = spotpool.New(ctx, "batch", poolArgs(c))
+		return err
+	}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, rec))
+	require.NoError(t, err)
+
+	pools := rec.ByType(tokNodePool)
+	require.Len(t, pools, 1+2*len(instanceTypes[cluster.GCP]), "the system pool, and a spot and a fallback pool per type")
+	for _, np := range pools {
+		var forceNew []string
+		for key, v := range np.Inputs {
+			if gkeNodePoolForceNew[string(key)] {
+				forceNew = append(forceNew, string(key))
+			}
+			if key == "nodeConfig" && v.IsObject() {
+				for sub := range v.ObjectValue() {
+					if gkeNodePoolForceNew["nodeConfig."+string(sub)] {
+						forceNew = append(forceNew, "nodeConfig."+string(sub))
+					}
+				}
+			}
+		}
+		assert.Subset(t, forceNew, []string{"name", "cluster", "nodeConfig.serviceAccount", "nodeConfig.oauthScopes"}, "%s", np.Name)
+		_, prefixed := np.Inputs["namePrefix"]
+		assert.False(t, prefixed, "%s: named, not prefixed", np.Name)
+		name := in(t, np, "name").StringValue()
+		require.NotEmpty(t, name, "%s: a fixed name, ranked by the ComputeClass", np.Name)
+		assert.True(t, rec.deleteBeforeReplace[tokNodePool+"::"+np.Name],
+			"%s: a replacement of node pool %q (a change of %v) must delete it first, or GKE refuses the duplicate name", np.Name, name, forceNew)
+	}
 }
