@@ -153,6 +153,12 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		NetworkProfile: &containerservice.ContainerServiceNetworkProfileArgs{
 			NetworkPlugin:     pulumi.String("azure"),
 			NetworkPluginMode: pulumi.String("overlay"),
+			// Cilium enforces the NetworkPolicies the environments create; without a
+			// policy engine AKS enforces none
+			// (https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium,
+			// https://learn.microsoft.com/azure/aks/use-network-policies).
+			NetworkDataplane: pulumi.String("cilium"),
+			NetworkPolicy:    pulumi.String("cilium"),
 			PodCidr:           pulumi.String(s.network.PodCIDR),
 			ServiceCidr:       pulumi.String(s.network.ServiceCIDR),
 			DnsServiceIP:      pulumi.String(host(s.services, 10).String()),

@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +80,11 @@ func TestAzureCluster(t *testing.T) {
 			assert.Equal(t, tt.want.PodCIDR, at(t, np, "podCidr").StringValue())
 			assert.Equal(t, tt.want.ServiceCIDR, at(t, np, "serviceCidr").StringValue())
 			assert.Equal(t, tt.dns, at(t, np, "dnsServiceIP").StringValue())
+			assert.Equal(t, "cilium", at(t, np, "networkDataplane").StringValue())
+			assert.Equal(t, "cilium", at(t, np, "networkPolicy").StringValue())
+			enforced, err := aksEnforcesNetworkPolicy(np)
+			require.NoError(t, err)
+			assert.True(t, enforced, "NetworkPolicies are enforced")
 
 			asp := in(t, aks, "autoScalerProfile")
 			assert.Equal(t, "priority", at(t, asp, "expander").StringValue())
@@ -234,4 +241,80 @@ func TestAzureNetworkContributorOnSubnet(t *testing.T) {
 		"roleDefinitionId": resource.NewProperty("/subscriptions/" + azSubscription + "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"),
 		"scope":            resource.NewProperty(azSubnetID),
 	}, ra.Inputs)
+}
+
+// aksEnforcesNetworkPolicy is AKS's rule for a network profile: whether NetworkPolicies
+// are enforced, or why AKS refuses the profile. From
+// https://learn.microsoft.com/azure/aks/use-network-policies (no policy engine means none
+// is enforced; Azure NPM needs the Azure CNI; Calico runs on Azure CNI or kubenet) and
+// https://learn.microsoft.com/azure/aks/azure-cni-powered-by-cilium (Cilium policy comes
+// with the Cilium dataplane only, on the Azure CNI; the Cilium dataplane takes no other
+// policy engine).
+func aksEnforcesNetworkPolicy(np resource.PropertyValue) (bool, error) {
+	get := func(k string) string {
+		if v, ok := np.ObjectValue()[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	plugin, dataplane, policy := get("networkPlugin"), get("networkDataplane"), get("networkPolicy")
+	if dataplane == "cilium" {
+		if plugin != "azure" {
+			return false, errors.New("the Cilium dataplane needs networkPlugin azure")
+		}
+		if policy != "cilium" {
+			return false, fmt.Errorf("the Cilium dataplane takes networkPolicy cilium, not %q", policy)
+		}
+		return true, nil
+	}
+	switch policy {
+	case "", "none":
+		return false, nil
+	case "azure":
+		if plugin != "azure" {
+			return false, errors.New("Azure network policy needs networkPlugin azure")
+		}
+		return true, nil
+	case "calico":
+		return true, nil
+	case "cilium":
+		return false, errors.New("networkPolicy cilium needs networkDataplane cilium")
+	}
+	return false, fmt.Errorf("networkPolicy %q is none of azure, calico, cilium", policy)
+}
+
+func TestAKSNetworkPolicyRule(t *testing.T) {
+	t.Parallel()
+	profile := func(plugin, dataplane, policy string) resource.PropertyValue {
+		m := resource.PropertyMap{"networkPlugin": resource.NewProperty(plugin), "networkPluginMode": resource.NewProperty("overlay")}
+		if dataplane != "" {
+			m["networkDataplane"] = resource.NewProperty(dataplane)
+		}
+		if policy != "" {
+			m["networkPolicy"] = resource.NewProperty(policy)
+		}
+		return resource.NewProperty(m)
+	}
+	tests := []struct {
+		name                      string
+		plugin, dataplane, policy string
+		enforced, refused         bool
+	}{
+		{name: "unset: none enforced", plugin: "azure"},
+		{name: "none", plugin: "azure", policy: "none"},
+		{name: "azure NPM", plugin: "azure", policy: "azure", enforced: true},
+		{name: "azure NPM on kubenet", plugin: "kubenet", policy: "azure", refused: true},
+		{name: "calico", plugin: "azure", policy: "calico", enforced: true},
+		{name: "cilium", plugin: "azure", dataplane: "cilium", policy: "cilium", enforced: true},
+		{name: "cilium policy without its dataplane", plugin: "azure", policy: "cilium", refused: true},
+		{name: "cilium dataplane with azure NPM", plugin: "azure", dataplane: "cilium", policy: "azure", refused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			enforced, err := aksEnforcesNetworkPolicy(profile(tt.plugin, tt.dataplane, tt.policy))
+			assert.Equal(t, tt.refused, err != nil, "refused: %v", err)
+			assert.Equal(t, tt.enforced, enforced)
+		})
+	}
 }
