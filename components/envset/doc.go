@@ -41,7 +41,10 @@
 // # Access
 //
 // A team's members must be in the Kubernetes group "flotilla:<team>"; the cluster's
-// authenticator (IAM mapping or OIDC) puts them there. A team gets what its Access
+// authenticator (IAM mapping or OIDC) puts them there. Team.Identity names who the team
+// is on each cloud: IAM roles that EKS access entries map to "flotilla:<team>", and the
+// Google Group email (GKE, Google Groups for RBAC) or Entra group object id (AKS) that
+// the team's RoleBinding names as well. A team gets what its Access
 // grants in the environment, never more, and nothing where its Access has no entry:
 //
 //   - view reads workloads, their configuration, events and logs; never secrets.

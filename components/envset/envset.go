@@ -111,6 +111,7 @@ type teamPlan struct {
 // clusterPlan is a cluster to configure and the key its resource names derive from.
 type clusterPlan struct {
 	key      string
+	cloud    cluster.Cloud
 	provider pulumi.ProviderResource
 }
 
@@ -142,7 +143,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	var namespaces []string
 	for _, c := range p.clusters {
-		d := deployer{ctx: ctx, prefix: name + "-" + c.key, env: p.env,
+		d := deployer{ctx: ctx, prefix: name + "-" + c.key, env: p.env, cloud: c.cloud,
 			opts: []pulumi.ResourceOption{pulumi.Parent(es), pulumi.Provider(c.provider)}}
 		if err := d.cluster(p.teams); err != nil {
 			return nil, fmt.Errorf("envset %q: cluster %s: %w", name, c.key, err)
@@ -205,7 +206,7 @@ func newPlan(args *Args) (*plan, error) {
 			p.skipped = append(p.skipped, key)
 			continue
 		}
-		p.clusters = append(p.clusters, clusterPlan{key: key, provider: c.KubeProvider})
+		p.clusters = append(p.clusters, clusterPlan{key: key, cloud: c.Cloud, provider: c.KubeProvider})
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
@@ -290,6 +291,7 @@ func planTeams(args *Args, env Environment) ([]teamPlan, []error) {
 		labels[labelManagedBy] = "flotilla"
 
 		problems = append(problems, checkPodSecurity(who, t, args.Set)...)
+		problems = append(problems, checkIdentity(who, t.Identity)...)
 
 		access, _ := effectiveAccess(env, t)
 		out = append(out, teamPlan{team: t, access: access, labels: labels, podSecurity: podSecurityFor(env, t)})
@@ -331,6 +333,7 @@ type deployer struct {
 	ctx    *pulumi.Context
 	prefix string
 	env    Environment
+	cloud  cluster.Cloud
 	opts   []pulumi.ResourceOption
 }
 
@@ -483,7 +486,7 @@ func (d deployer) namespace(t teamPlan, name string, deploySubject rbacv1.Subjec
 		if _, err := rbacv1.NewRoleBinding(ctx, base+"-team", &rbacv1.RoleBindingArgs{
 			Metadata: d.meta("flotilla-team-"+t.team.Name, namespace, labels),
 			RoleRef:  roleRef(r),
-			Subjects: groupSubject(GroupPrefix + t.team.Name),
+			Subjects: teamSubjects(d.cloud, t.team),
 		}, opts...); err != nil {
 			return err
 		}

@@ -874,3 +874,52 @@ func TestNewValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestNewTeamIdentityPerCloud: a team's RoleBinding names, besides flotilla:<team>, the
+// group the cloud itself puts the team's members in: the Google Group's email on GKE,
+// the Entra group's object id on AKS. EKS maps IAM roles to flotilla:<team> through
+// access entries, so its binding names that group alone.
+func TestNewTeamIdentityPerCloud(t *testing.T) {
+	t.Parallel()
+	const (
+		email = "payments@example.com"
+		oid   = "5f0c3f4e-8a9b-4c1d-9e2f-0a1b2c3d4e5f"
+	)
+	teams := []Team{{Name: "payments", Namespaces: []string{"payments"}, Access: map[string]Access{"dev": AccessEdit},
+		Identity: TeamIdentity{AWSRoleARNs: []string{"arn:aws:iam::111111111111:role/payments"}, GoogleGroup: email, EntraGroupID: oid}}}
+	m := deploy(t, "dev", Args{Set: Default(), Environment: "dev", Teams: teams},
+		clusterSpec{cluster.AWS, "us-east-1", true}, clusterSpec{cluster.GCP, "europe-west1", true}, clusterSpec{cluster.Azure, "westeurope", true})
+	type subject struct{ APIGroup, Kind, Name string }
+	for key, want := range map[string][]subject{
+		"aws-us-east-1":    {{"rbac.authorization.k8s.io", "Group", "flotilla:payments"}},
+		"gcp-europe-west1": {{"rbac.authorization.k8s.io", "Group", "flotilla:payments"}, {"rbac.authorization.k8s.io", "Group", email}},
+		"azure-westeurope": {{"rbac.authorization.k8s.io", "Group", "flotilla:payments"}, {"rbac.authorization.k8s.io", "Group", oid}},
+	} {
+		rb := m.MustGet(t, typeRoleBinding, "dev-"+key+"-payments-team")
+		var got []subject
+		for _, s := range field(rb, "subjects").ArrayValue() {
+			got = append(got, subject{str(prop(s, "apiGroup")), str(prop(s, "kind")), str(prop(s, "name"))})
+		}
+		assert.Equal(t, want, got, key)
+	}
+}
+
+func TestNewTeamIdentityIsChecked(t *testing.T) {
+	t.Parallel()
+	teams := testTeams()
+	teams[0].Identity = TeamIdentity{AWSRoleARNs: []string{"payments-role"}, GoogleGroup: "payments", EntraGroupID: "Payments Team"}
+	m := pulumitest.New()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "dev", &Args{Set: Default(), Environment: "dev", Teams: teams})
+		return err
+	})
+	require.Error(t, err)
+	for _, want := range []string{
+		`team "payments": AWS role "payments-role" is not an IAM role ARN`,
+		`team "payments": Google Group "payments" is not an email address`,
+		`team "payments": Entra group "Payments Team" is not an object id (a GUID)`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Empty(t, m.Resources(), "nothing registers")
+}

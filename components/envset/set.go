@@ -44,6 +44,8 @@ type Team struct {
 	// per environment name. An environment missing from the map enforces restricted in
 	// production and baseline elsewhere; audit and warn are restricted everywhere.
 	PodSecurity map[string]PodSecurity
+	// Identity is who holds the team's access on each cloud; see TeamIdentity.
+	Identity TeamIdentity
 }
 
 // Environment is one stage of the promotion path and the gates around it.
