@@ -105,7 +105,10 @@ func newAgentPool(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 	} else {
 		args.ScaleSetPriority = pulumi.String("Regular")
 	}
-	opts := append(cloudOpts(p, s), pulumi.IgnoreChanges([]string{"count"}), pulumi.DependsOn(after))
+	// The agent pool's name is fixed (cluster.GroupName, within AKS's 12 characters), and a
+	// change of VM size, zones or subnet replaces the pool: the old one goes first, since
+	// AKS refuses a second pool of the same name on the cluster.
+	opts := append(cloudOpts(p, s), pulumi.IgnoreChanges([]string{"count"}), pulumi.DependsOn(after), pulumi.DeleteBeforeReplace(true))
 	ap, err := containerservice.NewAgentPool(ctx, name, args, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("agent pool %q: %w", name, err)

@@ -2,6 +2,7 @@ package spotpool_test
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -207,4 +208,59 @@ func TestAzureAgentPoolsSerialisedPerCluster(t *testing.T) {
 	}
 	// The second pool's first agent pool waits for the first pool's last.
 	assert.Contains(t, m.req(t, tokAgentPool, "web-fallback-0").GetDependencies(), m.MustGet(t, tokAgentPool, "batch-spot-3").URN)
+}
+
+// aksLinuxPoolName is AKS's rule for a Linux agent pool's name: 1 to 12 lower-case letters
+// and digits, starting with a letter
+// (https://learn.microsoft.com/azure/aks/create-node-pools#limitations).
+var aksLinuxPoolName = regexp.MustCompile(`^[a-z][a-z0-9]{0,11}$`)
+
+// TestAzureAgentPoolNamesAndReplacement: agent pools keep a fixed name within AKS's rule,
+// whatever the pool is called, so a change that replaces one (VM size, zones, capacity)
+// reuses its name and must delete the old pool before creating the new.
+func TestAzureAgentPoolNamesAndReplacement(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, pool string
+		edit       func(*spotpool.Args)
+	}{
+		{name: "short", pool: "batch"},
+		{name: "long with dashes", pool: "interactive-web-frontend"},
+		{name: "leading digit", pool: "9lives"},
+		{name: "other VM sizes", pool: "batch", edit: func(a *spotpool.Args) {
+			a.InstanceTypes = []string{"Standard_F4s_v2", "Standard_F8s_v2", "Standard_D2s_v5", "Standard_E2s_v5"}
+		}},
+		{name: "other zones", pool: "batch", edit: func(a *spotpool.Args) { a.Zones = []string{"1"} }},
+	}
+	base := map[string]string{} // resource name -> agent pool name of the "short" case
+	for _, tt := range tests {
+		m := newRPCMocks()
+		m.run(t, func(ctx *pulumi.Context) error {
+			c, err := cluster.New(ctx, "eu", clusterArgs(cluster.Azure, "staging"))
+			if err != nil {
+				return err
+			}
+			args := poolArgs(c)
+			if tt.edit != nil {
+				tt.edit(args)
+			}
+			_, err = spotpool.New(ctx, tt.pool, args)
+			return err
+		})
+		pools := m.ByType(tokAgentPool)
+		require.Len(t, pools, 8, tt.name)
+		for _, ap := range pools {
+			name := in(t, ap, "agentPoolName").StringValue()
+			assert.Regexp(t, aksLinuxPoolName, name, tt.name)
+			assert.True(t, m.req(t, tokAgentPool, ap.Name).GetDeleteBeforeReplace(), "%s: %s is deleted before it is replaced", tt.name, ap.Name)
+			if tt.pool != "batch" {
+				continue
+			}
+			if want, ok := base[ap.Name]; ok {
+				assert.Equal(t, want, name, "%s: %s keeps its name", tt.name, ap.Name)
+			} else {
+				base[ap.Name] = name
+			}
+		}
+	}
 }
