@@ -77,6 +77,11 @@ func NodePoolReplacement() pulumi.ResourceOption { return pulumi.DeleteBeforeRep
 
 type gcpBackend struct{}
 
+// gkeDataplaneV2 is the datapathProvider of GKE Dataplane V2, which enforces Kubernetes
+// NetworkPolicies with no network policy add-on
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/dataplane-v2).
+const gkeDataplaneV2 = "ADVANCED_DATAPATH"
+
 // gkeMasterBits is the size of a private GKE control plane's range: the provider refuses
 // private nodes without masterIpv4CidrBlock ("master_ipv4_cidr_block must be set if
 // enable_private_nodes is true", terraform-provider-google behind pulumi-gcp v7.38.0),
@@ -279,6 +284,9 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		Network:        network.ID(),
 		Subnetwork:     subnet.ID(),
 		NetworkingMode: pulumi.String("VPC_NATIVE"),
+		// Dataplane V2 enforces NetworkPolicies, the default-deny ones of envset among
+		// them; with it GKE's Calico network policy must stay off.
+		DatapathProvider: pulumi.String(gkeDataplaneV2),
 		IpAllocationPolicy: &container.ClusterIpAllocationPolicyArgs{
 			ClusterSecondaryRangeName:  pulumi.String(gkePodRange),
 			ServicesSecondaryRangeName: pulumi.String(gkeServiceRange),

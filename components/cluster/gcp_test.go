@@ -256,3 +256,38 @@ func TestGKEClusterName(t *testing.T) {
 		})
 	}
 }
+
+// TestGKEEnforcesNetworkPolicies encodes GKE's rule: NetworkPolicies are enforced with
+// Dataplane V2 (datapathProvider ADVANCED_DATAPATH), which has enforcement built in and
+// must not be combined with the Calico network policy add-on
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/dataplane-v2,
+// https://cloud.google.com/kubernetes-engine/docs/how-to/dataplane-v2), or with the
+// legacy datapath and networkPolicy.enabled plus addonsConfig.networkPolicyConfig.
+func TestGKEEnforcesNetworkPolicies(t *testing.T) {
+	t.Parallel()
+	enforces := func(gke pulumitest.Resource) bool {
+		dp, hasDP := gke.Inputs["datapathProvider"]
+		if hasDP && dp.StringValue() == "ADVANCED_DATAPATH" {
+			_, calico := gke.Inputs["networkPolicy"]
+			return !calico
+		}
+		np, ok := gke.Inputs["networkPolicy"]
+		return ok && np.ObjectValue()["enabled"].BoolValue()
+	}
+	for _, tags := range []costtags.Tags{
+		{"team": "payments", "env": "staging"},
+		{"team": "payments", "env": "prod"},
+	} {
+		t.Run(tags["env"], func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Tags = tags
+			m, _ := run(t, "eu", args)
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			assert.Equal(t, "ADVANCED_DATAPATH", in(t, gke, "datapathProvider").StringValue())
+			_, calico := gke.Inputs["networkPolicy"]
+			assert.False(t, calico, "Dataplane V2 takes no Calico network policy")
+			assert.True(t, enforces(gke), "the cluster enforces NetworkPolicies")
+		})
+	}
+}
