@@ -418,11 +418,24 @@ func TestAWSPriorityExpander(t *testing.T) {
 	prios := parsePriorities(t, in(t, cm, "data", "priorities").StringValue())
 
 	asg := func(group string) string { return "eks-" + group + "-4ac6f2b1-0d3e-4f5a-9b7c-1e2d3c4b5a69" }
-	assertRanks(t, prios,
-		[]string{asg(cluster.GroupName(cluster.AWS, "batch", cluster.Spot, 0)), asg(cluster.GroupName(cluster.AWS, "web-fallback", cluster.Spot, 0))},
-		[]string{asg(cluster.GroupName(cluster.AWS, "batch", cluster.OnDemand, 0)), asg(cluster.GroupName(cluster.AWS, "spot", cluster.OnDemand, 0))},
-		[]string{asg("system"), "eks-batch-spot", asg("batch-spot-extra"), "eks-" + "batch-spot-4AC6F2B1-0D3E-4F5A-9B7C-1E2D3C4B5A69"},
-	)
+	spot := []string{asg(cluster.GroupName(cluster.AWS, "batch", cluster.Spot, 0)), asg(cluster.GroupName(cluster.AWS, "web-fallback", cluster.Spot, 0))}
+	fallback := []string{asg(cluster.GroupName(cluster.AWS, "batch", cluster.OnDemand, 0)), asg(cluster.GroupName(cluster.AWS, "spot", cluster.OnDemand, 0))}
+	system := asg(cluster.SystemPoolName)
+	require.Len(t, prios, 3, "spot, the system group, fallbacks")
+	// Every group of the cluster is ranked (the upstream expander drops the others):
+	// spot above the system group, the system group above every fallback, so that an
+	// ordinary pod, which fits the system group and an untainted fallback, gets the
+	// system group.
+	for _, s := range spot {
+		assert.Greater(t, rankOf(prios, s), rankOf(prios, system), "%s must outrank %s", s, system)
+	}
+	for _, f := range fallback {
+		assert.NotEqual(t, -1, rankOf(prios, f), f)
+		assert.Greater(t, rankOf(prios, system), rankOf(prios, f), "%s must outrank %s", system, f)
+	}
+	for _, g := range []string{"eks-batch-spot", asg("batch-spot-extra"), "eks-" + "batch-spot-4AC6F2B1-0D3E-4F5A-9B7C-1E2D3C4B5A69", asg("system-extra")} {
+		assert.Equal(t, -1, rankOf(prios, g), "%s must match no regex", g)
+	}
 }
 
 // parsePriorities reads the priority expander's YAML: priority -> regexes.

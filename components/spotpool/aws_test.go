@@ -1,6 +1,8 @@
 package spotpool_test
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,7 +155,7 @@ func TestAWSPriorityExpanderRanksRealGroups(t *testing.T) {
 			spot = append(spot, asg(ng))
 		case "ON_DEMAND":
 			if in(t, ng, "nodeGroupName").StringValue() == cluster.SystemPoolName {
-				assert.Equal(t, -1, rank(prios, asg(ng)), "the system group matches no priority")
+				assert.NotEqual(t, -1, rank(prios, asg(ng)), "the system group is ranked too")
 				continue
 			}
 			fallback = append(fallback, asg(ng))
@@ -254,4 +256,112 @@ func TestAWSNodeGroupNamesSurviveReplacement(t *testing.T) {
 		assert.True(t, rec.deleteBeforeReplace[tokNodeGroup+"::"+ng.Name],
 			"%s: a replacement of node group %q (a change of %v) must delete it first, or EKS refuses the duplicate name", ng.Name, name, forceNew)
 	}
+}
+
+// eksGroup is a node group as the autoscaler sees it: its Auto Scaling group's name and
+// the labels and taints of its node template.
+type eksGroup struct {
+	asg    string
+	labels map[string]string
+	taints []string // key=value:EFFECT, as the EKS API spells it
+}
+
+// fits says whether a pod with nodeSelector and tolerations (key=value:EFFECT) can run on
+// a node of g: every selector label present, every NoSchedule/NoExecute taint tolerated.
+func (g eksGroup) fits(nodeSelector map[string]string, tolerations []string) bool {
+	for k, v := range nodeSelector {
+		if g.labels[k] != v {
+			return false
+		}
+	}
+	for _, taint := range g.taints {
+		if strings.HasSuffix(taint, ":PREFER_NO_SCHEDULE") {
+			continue
+		}
+		if !slices.Contains(tolerations, taint) {
+			return false
+		}
+	}
+	return true
+}
+
+// expand plays the upstream priority expander (kubernetes/autoscaler,
+// cluster-autoscaler/expander/priority/priority.go, BestOptions) over the groups that
+// can fit a pod: each group takes the highest priority whose regex matches its name,
+// groups that no regex matches are dropped, and the groups of the highest priority are
+// the ones scaled up. It returns them, or nil when none is left.
+func expand(prios map[int][]*regexp.Regexp, groups []eksGroup, nodeSelector map[string]string, tolerations []string) []string {
+	best, out := -1, []string(nil)
+	for _, g := range groups {
+		if !g.fits(nodeSelector, tolerations) {
+			continue
+		}
+		p := rank(prios, g.asg)
+		switch {
+		case p == -1:
+			continue
+		case p > best:
+			best, out = p, []string{g.asg}
+		case p == best:
+			out = append(out, g.asg)
+		}
+	}
+	return out
+}
+
+// TestAWSPriorityExpanderPicksByPod plays the upstream expander's rule over the groups
+// and taints the components register, for a pod aimed at a spot pool and an ordinary
+// pod, with a pool whose fallback carries no taint of its own (the worst case).
+func TestAWSPriorityExpanderPicksByPod(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	pools := map[string]*spotpool.SpotNodePool{}
+	err := m.Run(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.AWS, "staging"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"batch", "web"} {
+			args := poolArgs(c)
+			if name == "web" {
+				args.Taints, args.Labels = nil, nil
+			}
+			if pools[name], err = spotpool.New(ctx, name, args); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	prios := priorities(t, m)
+	var groups []eksGroup
+	for _, ng := range m.ByType(tokNodeGroup) {
+		g := eksGroup{
+			asg:    "eks-" + in(t, ng, "nodeGroupName").StringValue() + "-4ac6f2b1-0d3e-4f5a-9b7c-1e2d3c4b5a69",
+			labels: strMap(t, in(t, ng, "labels")),
+		}
+		if v, ok := ng.Inputs["taints"]; ok && !v.IsNull() {
+			g.taints = taints(t, v)
+		}
+		groups = append(groups, g)
+	}
+	require.Len(t, groups, 5, "system, and spot and fallback of two pools")
+	without := func(drop string) []eksGroup {
+		return slices.DeleteFunc(slices.Clone(groups), func(g eksGroup) bool { return g.asg == drop })
+	}
+	apiEffect := strings.NewReplacer(":NoSchedule", ":NO_SCHEDULE", ":NoExecute", ":NO_EXECUTE")
+	asg := func(name string) string { return "eks-" + name + "-4ac6f2b1-0d3e-4f5a-9b7c-1e2d3c4b5a69" }
+
+	for name, pool := range pools {
+		selector := pulumitest.Await(t, pool.NodeSelector).(map[string]string)
+		var tolerations []string
+		for _, tol := range pulumitest.Await(t, pool.Tolerations).([]string) {
+			tolerations = append(tolerations, apiEffect.Replace(tol))
+		}
+		spot, fallback := asg(name+"-spot"), asg(name+"-fallback")
+		assert.Equal(t, []string{spot}, expand(prios, groups, selector, tolerations), "a %s pod: its spot group first", name)
+		assert.Equal(t, []string{fallback}, expand(prios, without(spot), selector, tolerations), "a %s pod: its fallback once spot has not come up", name)
+	}
+	assert.Equal(t, []string{asg(cluster.SystemPoolName)}, expand(prios, groups, nil, nil), "an ordinary pod: the system group, never a fallback")
 }
