@@ -118,6 +118,23 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if s.prod {
 		tier = "Standard" // the uptime SLA
 	}
+	security := &containerservice.ManagedClusterSecurityProfileArgs{
+		WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
+	}
+	if s.secretsKey != "" {
+		// Secrets are encrypted with the Key Vault key (a key ID with its version); the vault
+		// stays reachable from the public network
+		// (https://learn.microsoft.com/azure/aks/use-kms-etcd-encryption).
+		security.AzureKeyVaultKms = &containerservice.AzureKeyVaultKmsArgs{
+			Enabled:               pulumi.Bool(true),
+			KeyId:                 pulumi.String(s.secretsKey),
+			KeyVaultNetworkAccess: pulumi.String("Public"),
+		}
+	}
+	clusterOpts := append(opts, pulumi.IgnoreChanges([]string{systemPoolCountPath}))
+	if s.prod {
+		clusterOpts = append(clusterOpts, pulumi.Protect(true))
+	}
 	aks, err := containerservice.NewManagedCluster(ctx, s.name+"-aks", &containerservice.ManagedClusterArgs{
 		ResourceGroupName: rg.Name,
 		Location:          pulumi.String(s.region),
@@ -174,11 +191,10 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		// Flotilla's rollout owns upgrades.
 		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(aksUpgradeChannel)},
 		OidcIssuerProfile:  &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
-		SecurityProfile: &containerservice.ManagedClusterSecurityProfileArgs{
-			WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)},
-		},
-		Tags: tags,
-	}, append(opts, pulumi.IgnoreChanges([]string{systemPoolCountPath}))...)
+		SecurityProfile:        security,
+		ApiServerAccessProfile: apiServerAccess(s),
+		Tags:                   tags,
+	}, clusterOpts...)
 	if err != nil {
 		return fmt.Errorf("aks cluster: %w", err)
 	}
@@ -239,6 +255,25 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return err
 	}
 	return nil
+}
+
+// apiServerAccess is who reaches the API server: the network only for a private cluster,
+// else the allowed ranges; nil leaves the endpoint open
+// (https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges,
+// https://learn.microsoft.com/azure/aks/private-clusters). Authorized ranges do not apply
+// to a private cluster's endpoint, so a private cluster lists none.
+func apiServerAccess(s *spec) *containerservice.ManagedClusterAPIServerAccessProfileArgs {
+	if s.api.Private {
+		return &containerservice.ManagedClusterAPIServerAccessProfileArgs{EnablePrivateCluster: pulumi.Bool(true)}
+	}
+	if len(s.allowed) == 0 {
+		return nil
+	}
+	ranges := make(pulumi.StringArray, len(s.allowed))
+	for i, p := range s.allowed {
+		ranges[i] = pulumi.String(p.String())
+	}
+	return &containerservice.ManagedClusterAPIServerAccessProfileArgs{AuthorizedIPRanges: ranges}
 }
 
 // networkContributorRole is the built-in Network Contributor role's ID

@@ -318,3 +318,59 @@ func TestAKSNetworkPolicyRule(t *testing.T) {
 		})
 	}
 }
+
+// TestAzureAPIAccessSecretsAndProtection: the API endpoint takes the allowed ranges or
+// goes private, Secrets are encrypted with the Key Vault key, and a prod cluster is
+// protected from deletion.
+func TestAzureAPIAccessSecretsAndProtection(t *testing.T) {
+	t.Parallel()
+	const key = "https://flotilla-kv.vault.azure.net/keys/etcd/0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name      string
+		env       string
+		api       cluster.APIAccess
+		key       string
+		access    resource.PropertyValue // nil: no apiServerAccessProfile
+		protected bool
+	}{
+		{name: "staging defaults", env: "staging"},
+		{
+			name: "prod with allowed ranges and a key", env: "prod", key: key, protected: true,
+			api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "198.51.100.7/32"}},
+			access: resource.NewProperty(resource.PropertyMap{"authorizedIPRanges": resource.NewProperty([]resource.PropertyValue{
+				resource.NewProperty("203.0.113.0/24"), resource.NewProperty("198.51.100.7/32"),
+			})}),
+		},
+		{
+			name: "private prod", env: "prod", protected: true, api: cluster.APIAccess{Private: true},
+			access: resource.NewProperty(resource.PropertyMap{"enablePrivateCluster": resource.NewProperty(true)}),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = tt.api
+			args.SecretsKey = tt.key
+			m, _ := runAzure(t, args)
+			aks := m.MustGet(t, tokAKS, "eu-aks")
+			if tt.access.IsNull() {
+				assert.NotContains(t, aks.Inputs, resource.PropertyKey("apiServerAccessProfile"))
+			} else {
+				assert.Equal(t, tt.access, in(t, aks, "apiServerAccessProfile"))
+			}
+			sec := in(t, aks, "securityProfile").ObjectValue()
+			if tt.key == "" {
+				assert.NotContains(t, sec, resource.PropertyKey("azureKeyVaultKms"))
+			} else {
+				assert.Equal(t, resource.NewProperty(resource.PropertyMap{
+					"enabled":               resource.NewProperty(true),
+					"keyId":                 resource.NewProperty(tt.key),
+					"keyVaultNetworkAccess": resource.NewProperty("Public"),
+				}), sec["azureKeyVaultKms"])
+			}
+			assert.Equal(t, tt.protected, m.req(t, tokAKS, "eu-aks").GetProtect())
+		})
+	}
+}
