@@ -293,9 +293,10 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		},
 		PrivateClusterConfig: &container.ClusterPrivateClusterConfigArgs{
 			EnablePrivateNodes:    pulumi.Bool(true),
-			EnablePrivateEndpoint: pulumi.Bool(false),
+			EnablePrivateEndpoint: pulumi.Bool(s.api.Private),
 			MasterIpv4CidrBlock:   pulumi.String(masterCIDR),
 		},
+		MasterAuthorizedNetworksConfig: gkeAuthorizedNetworks(s),
 		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
 			WorkloadPool: pulumi.Sprintf("%s.svc.id.goog", project),
 		},
@@ -367,6 +368,24 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	}
 	c.GCP = &GCPCluster{Cluster: gke, Network: network, Subnetwork: subnet, NodeServiceAccount: sa}
 	return nil
+}
+
+// gkeAuthorizedNetworks limits the control plane's endpoint to API.AllowedCIDRs (GKE
+// master authorized networks,
+// https://cloud.google.com/kubernetes-engine/docs/how-to/authorized-networks); nil, with
+// none, leaves a public endpoint open to anywhere.
+func gkeAuthorizedNetworks(s *spec) *container.ClusterMasterAuthorizedNetworksConfigArgs {
+	if len(s.allowed) == 0 {
+		return nil
+	}
+	var blocks container.ClusterMasterAuthorizedNetworksConfigCidrBlockArray
+	for _, p := range s.allowed {
+		blocks = append(blocks, &container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs{
+			CidrBlock:   pulumi.String(p.String()),
+			DisplayName: pulumi.String("flotilla " + p.String()),
+		})
+	}
+	return &container.ClusterMasterAuthorizedNetworksConfigArgs{CidrBlocks: blocks}
 }
 
 // NodePoolManagement is every Flotilla GKE node pool's management: GKE repairs nodes,

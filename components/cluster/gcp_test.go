@@ -291,3 +291,39 @@ func TestGKEEnforcesNetworkPolicies(t *testing.T) {
 		})
 	}
 }
+
+func TestGKEAPIAccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		api         cluster.APIAccess
+		wantBlocks  []string // nil: no master authorized networks
+		wantPrivate bool
+	}{
+		{name: "open", wantBlocks: nil},
+		{name: "allow-list", api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "198.51.100.7/32"}}, wantBlocks: []string{"203.0.113.0/24", "198.51.100.7/32"}},
+		{name: "private", api: cluster.APIAccess{Private: true}, wantPrivate: true},
+		{name: "private with an allow-list", api: cluster.APIAccess{Private: true, AllowedCIDRs: []string{"10.99.0.0/16"}}, wantBlocks: []string{"10.99.0.0/16"}, wantPrivate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.API = tt.api
+			m, _ := run(t, "eu", args)
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			assert.Equal(t, tt.wantPrivate, in(t, gke, "privateClusterConfig", "enablePrivateEndpoint").BoolValue())
+			cfg, ok := gke.Inputs["masterAuthorizedNetworksConfig"]
+			if tt.wantBlocks == nil {
+				assert.False(t, ok, "no authorized networks: %v", cfg)
+				return
+			}
+			require.True(t, ok)
+			var got []string
+			for _, b := range in(t, gke, "masterAuthorizedNetworksConfig", "cidrBlocks").ArrayValue() {
+				got = append(got, at(t, b, "cidrBlock").StringValue())
+			}
+			assert.Equal(t, tt.wantBlocks, got)
+		})
+	}
+}
