@@ -90,6 +90,8 @@ func TestAzureCluster(t *testing.T) {
 			assert.Equal(t, "priority", at(t, asp, "expander").StringValue())
 			assert.Equal(t, "true", at(t, asp, "balanceSimilarNodeGroups").StringValue())
 			assert.Equal(t, tt.wantTime, at(t, asp, "maxNodeProvisionTime").StringValue())
+			assert.Equal(t, "5m", at(t, asp, "scaleDownUnneededTime").StringValue(), "fallback nodes go 5m after spot takes their pods")
+			assert.Equal(t, "0.7", at(t, asp, "scaleDownUtilizationThreshold").StringValue())
 
 			pools := in(t, aks, "agentPoolProfiles").ArrayValue()
 			require.Len(t, pools, 1)
