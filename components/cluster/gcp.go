@@ -297,6 +297,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			MasterIpv4CidrBlock:   pulumi.String(masterCIDR),
 		},
 		MasterAuthorizedNetworksConfig: gkeAuthorizedNetworks(s),
+		DatabaseEncryption:             gkeSecretsEncryption(s),
 		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
 			WorkloadPool: pulumi.Sprintf("%s.svc.id.goog", project),
 		},
@@ -386,6 +387,20 @@ func gkeAuthorizedNetworks(s *spec) *container.ClusterMasterAuthorizedNetworksCo
 		})
 	}
 	return &container.ClusterMasterAuthorizedNetworksConfigArgs{CidrBlocks: blocks}
+}
+
+// gkeSecretsEncryption encrypts the cluster's Secrets with SecretsKey, a Cloud KMS key
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets); nil, with
+// none, leaves Google's own key. GKE's service agent needs
+// roles/cloudkms.cryptoKeyEncrypterDecrypter on the key.
+func gkeSecretsEncryption(s *spec) *container.ClusterDatabaseEncryptionArgs {
+	if s.secretsKey == "" {
+		return nil
+	}
+	return &container.ClusterDatabaseEncryptionArgs{
+		State:   pulumi.String("ENCRYPTED"),
+		KeyName: pulumi.String(s.secretsKey),
+	}
 }
 
 // NodePoolManagement is every Flotilla GKE node pool's management: GKE repairs nodes,

@@ -327,3 +327,26 @@ func TestGKEAPIAccess(t *testing.T) {
 		})
 	}
 }
+
+func TestGKESecretsEncryption(t *testing.T) {
+	t.Parallel()
+	const key = "projects/p/locations/europe-west1/keyRings/flotilla/cryptoKeys/secrets"
+	for _, tt := range []struct {
+		name, key string
+	}{{name: "cloud's key"}, {name: "customer's key", key: key}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.SecretsKey = tt.key
+			m, _ := run(t, "eu", args)
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			if tt.key == "" {
+				_, ok := gke.Inputs["databaseEncryption"]
+				assert.False(t, ok)
+				return
+			}
+			assert.Equal(t, "ENCRYPTED", in(t, gke, "databaseEncryption", "state").StringValue())
+			assert.Equal(t, key, in(t, gke, "databaseEncryption", "keyName").StringValue())
+		})
+	}
+}
