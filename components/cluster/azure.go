@@ -184,11 +184,11 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			// https://learn.microsoft.com/azure/aks/use-network-policies).
 			NetworkDataplane: pulumi.String("cilium"),
 			NetworkPolicy:    pulumi.String("cilium"),
-			PodCidr:           pulumi.String(s.network.PodCIDR),
-			ServiceCidr:       pulumi.String(s.network.ServiceCIDR),
-			DnsServiceIP:      pulumi.String(host(s.services, 10).String()),
-			LoadBalancerSku:   pulumi.String("standard"),
-			OutboundType:      pulumi.String("loadBalancer"),
+			PodCidr:          pulumi.String(s.network.PodCIDR),
+			ServiceCidr:      pulumi.String(s.network.ServiceCIDR),
+			DnsServiceIP:     pulumi.String(host(s.services, 10).String()),
+			LoadBalancerSku:  pulumi.String("standard"),
+			OutboundType:     pulumi.String("loadBalancer"),
 		},
 		// AKS runs the autoscaler itself; these are its cluster-wide flags.
 		AutoScalerProfile: &containerservice.ManagedClusterPropertiesAutoScalerProfileArgs{
@@ -203,8 +203,8 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			ScaleDownUtilizationThreshold: pulumi.String(aksScaleDownUtilizationThreshold),
 		},
 		// Flotilla's rollout owns upgrades.
-		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(aksUpgradeChannel)},
-		OidcIssuerProfile:  &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
+		AutoUpgradeProfile:     &containerservice.ManagedClusterAutoUpgradeProfileArgs{UpgradeChannel: pulumi.String(aksUpgradeChannel)},
+		OidcIssuerProfile:      &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
 		SecurityProfile:        security,
 		ApiServerAccessProfile: apiServerAccess(s),
 		Tags:                   tags,
