@@ -259,7 +259,8 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		grants = append(grants, g)
 	}
 
-	clusterOpts := append(slices.Clone(opts), pulumi.DependsOn(grants))
+	// A prod cluster is protected twice: GKE's own deletionProtection, and Pulumi's.
+	clusterOpts := append(slices.Clone(opts), pulumi.DependsOn(grants), pulumi.Protect(s.prod))
 	var gkeName pulumi.StringPtrInput
 	if clusterName != "" {
 		gkeName = pulumi.String(clusterName)

@@ -350,3 +350,25 @@ func TestGKESecretsEncryption(t *testing.T) {
 		})
 	}
 }
+
+func TestGKEProdClusterProtected(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env       string
+		protected bool
+	}{{env: "prod", protected: true}, {env: "staging"}} {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			rec := &protectRecorder{Mocks: newMocks(), protected: map[string]bool{}}
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := cluster.New(ctx, "eu", args)
+				return err
+			}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, rec))
+			require.NoError(t, err)
+			assert.Equal(t, tt.protected, rec.protected[tokGKE+"::eu-gke"], "pulumi.Protect")
+			assert.Equal(t, tt.protected, in(t, rec.MustGet(t, tokGKE, "eu-gke"), "deletionProtection").BoolValue(), "GKE's own flag")
+		})
+	}
+}
