@@ -187,6 +187,10 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	if err != nil {
 		return err
 	}
+	if s.maxNodeProvisionTime != DefaultMaxNodeProvisionTime {
+		// GKE runs its own autoscaler, whose provision timeout cannot be set.
+		_ = ctx.Log.Warn(fmt.Sprintf("cluster %q: MaxNodeProvisionTime %s does not apply on GKE, whose cluster autoscaler GKE runs and configures", s.name, s.maxNodeProvisionTime), &pulumi.LogArgs{Resource: c})
+	}
 	p := inheritedProvider(c, "gcp")
 	if p == nil {
 		created, err := gcp.NewProvider(ctx, s.name+"-provider", &gcp.ProviderArgs{

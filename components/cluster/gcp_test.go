@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
@@ -370,5 +372,22 @@ func TestGKEProdClusterProtected(t *testing.T) {
 			assert.Equal(t, tt.protected, rec.protected[tokGKE+"::eu-gke"], "pulumi.Protect")
 			assert.Equal(t, tt.protected, in(t, rec.MustGet(t, tokGKE, "eu-gke"), "deletionProtection").BoolValue(), "GKE's own flag")
 		})
+	}
+}
+
+func TestGKEWarnsMaxNodeProvisionTime(t *testing.T) {
+	t.Parallel()
+	args := baseArgs(cluster.GCP)
+	args.MaxNodeProvisionTime = 10 * time.Minute
+	m, _ := run(t, "eu", args)
+	var warned bool
+	for _, l := range m.Logs() {
+		warned = warned || (l.Severity == "warn" && strings.Contains(l.Message, "MaxNodeProvisionTime 10m0s does not apply on GKE"))
+	}
+	assert.True(t, warned, "%v", m.Logs())
+
+	m, _ = run(t, "eu", baseArgs(cluster.GCP))
+	for _, l := range m.Logs() {
+		assert.NotContains(t, l.Message, "MaxNodeProvisionTime")
 	}
 }
