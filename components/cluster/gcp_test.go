@@ -189,6 +189,7 @@ func TestGKEMasterCIDR(t *testing.T) {
 				assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
 				assert.ErrorContains(t, err, tt.wantErr)
 				assert.Empty(t, m.ByType(tokGKE))
+				assert.Empty(t, m.ByType("flotilla:cluster:Cluster"), "refused before anything registers, the component included")
 				return
 			}
 			require.NoError(t, err)

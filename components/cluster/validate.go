@@ -157,6 +157,16 @@ func resolve(name string, args *Args) (*spec, error) {
 		fail("Tags: %w", err)
 	}
 
+	if args.Network.MasterCIDR != "" && args.Cloud != GCP {
+		fail("Network.MasterCIDR %q is a GKE private cluster's control-plane range; %s clusters have none", args.Network.MasterCIDR, args.Cloud)
+	}
+	if args.Cloud == GCP && len(errs) == 0 {
+		// GKE's own rules on what the cluster would send, before anything registers.
+		var gke *InvalidArgsError
+		if _, _, err := checkGKE(s); errors.As(err, &gke) {
+			errs = append(errs, gke.Problems...)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, &InvalidArgsError{Name: name, Problems: errs}
 	}
