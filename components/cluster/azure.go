@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
@@ -139,7 +140,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			KeyVaultNetworkAccess: pulumi.String("Public"),
 		}
 	}
-	clusterOpts := append(opts, pulumi.IgnoreChanges([]string{systemPoolCountPath}))
+	clusterOpts := append(slices.Clone(opts), pulumi.IgnoreChanges([]string{systemPoolCountPath}))
 	if s.prod {
 		clusterOpts = append(clusterOpts, pulumi.Protect(true))
 	}
