@@ -35,8 +35,7 @@
 // (the deploy identity) and its read-only ClusterRole; the ClusterRole
 // flotilla-break-glass bound to the group flotilla:break-glass; and the PriorityClasses
 // flotilla-platform (1000000), flotilla-default (1000) and flotilla-batch-preemptible
-// (-10, preemptionPolicy Never: the cluster-autoscaler's default expendable-pods cutoff,
-// the lowest priority that still triggers a scale-up). None is the global default.
+// (-100, preemptionPolicy Never). None is the global default.
 //
 // # Access
 //

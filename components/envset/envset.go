@@ -38,22 +38,6 @@ const (
 	PriorityBatchPreemptible = "flotilla-batch-preemptible"
 )
 
-// The cluster-autoscaler ignores pending pods whose priority is below
-// --expendable-pods-priority-cutoff (default -10) when it decides to scale up: such a pod
-// is "expendable" when priority < cutoff (cluster-autoscaler utils/pod IsExpendablePod and
-// core/podlistprocessor filterOutExpendable). AKS and GKE run the autoscaler with the
-// default and do not let it be changed, so batch work sits exactly at the cutoff: it
-// still triggers scale-ups of spot pools at MinSize 0, while every pod at priority 0 or
-// above preempts it.
-const (
-	// AutoscalerExpendableCutoff is the cluster-autoscaler's default
-	// --expendable-pods-priority-cutoff, which AKS cannot change.
-	AutoscalerExpendableCutoff = -10
-	// BatchPriority is the value of PriorityBatchPreemptible: the lowest priority that
-	// the autoscaler still scales up for.
-	BatchPriority = AutoscalerExpendableCutoff
-)
-
 // Object names inside each team namespace.
 const (
 	quotaName         = "flotilla-quota"
@@ -415,7 +399,7 @@ func (d deployer) priorityClasses() error {
 	}{
 		{PriorityPlatform, "platform", "Flotilla platform add-ons.", "PreemptLowerPriority", 1000000},
 		{PriorityDefault, "default", "Services; opt in with priorityClassName.", "PreemptLowerPriority", 1000},
-		{PriorityBatchPreemptible, "batch", "Batch work: preempted by every other pod, never preempts.", "Never", BatchPriority},
+		{PriorityBatchPreemptible, "batch", "Batch work: preempted by every other pod, never preempts.", "Never", -100},
 	}
 	// A PriorityClass's value and preemption policy may not change in an update
 	// (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/#priorityclass:

