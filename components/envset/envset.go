@@ -3,7 +3,6 @@ package envset
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -401,11 +400,6 @@ func (d deployer) priorityClasses() error {
 		{PriorityDefault, "default", "Services; opt in with priorityClassName.", "PreemptLowerPriority", 1000},
 		{PriorityBatchPreemptible, "batch", "Batch work: preempted by every other pod, never preempts.", "Never", -100},
 	}
-	// A PriorityClass's value and preemption policy may not change in an update
-	// (https://kubernetes.io/docs/concepts/scheduling-eviction/pod-priority-preemption/#priorityclass:
-	// the API server refuses it); a new value replaces the class under its fixed name,
-	// the old one deleted first. Pods keep the priority they were admitted with.
-	opts := append(slices.Clone(d.opts), pulumi.ReplaceOnChanges([]string{"value", "preemptionPolicy"}), pulumi.DeleteBeforeReplace(true))
 	for _, c := range classes {
 		if _, err := schedulingv1.NewPriorityClass(d.ctx, d.prefix+"-priority-"+c.suffix, &schedulingv1.PriorityClassArgs{
 			Metadata:         d.meta(c.name, nil, nil),
@@ -413,7 +407,7 @@ func (d deployer) priorityClasses() error {
 			GlobalDefault:    pulumi.Bool(false),
 			PreemptionPolicy: pulumi.String(c.preemption),
 			Description:      pulumi.String(c.description),
-		}, opts...); err != nil {
+		}, d.opts...); err != nil {
 			return err
 		}
 	}
