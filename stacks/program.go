@@ -59,10 +59,6 @@ func Program(ctx *pulumi.Context) error {
 	args := cfg.fleetArgs(tags)
 	// The simulator's mode is read here, once, and passed down explicitly.
 	args.SimLite = !fleetsim.KubeMode(ctx)
-	// Every provider is pinned to the environment's account, so that a stack of one
-	// environment cannot deploy into another's.
-	env, _ := set.Get(cfg.Environment)
-	args.Account = env.Account
 	fleet, err := geofleet.New(ctx, cfg.Environment, args)
 	if err != nil {
 		return err
