@@ -12,7 +12,6 @@ import (
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/components/envset"
 	"github.com/flotilla-io/flotilla/components/geofleet"
-	fleetsim "github.com/flotilla-io/flotilla/internal/fleetsim/sdk"
 )
 
 //go:embed environments.yaml
@@ -57,8 +56,6 @@ func Program(ctx *pulumi.Context) error {
 	}
 
 	args := cfg.fleetArgs(tags)
-	// The simulator's mode is read here, once, and passed down explicitly.
-	args.SimLite = !fleetsim.KubeMode(ctx)
 	fleet, err := geofleet.New(ctx, cfg.Environment, args)
 	if err != nil {
 		return err

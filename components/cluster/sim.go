@@ -34,40 +34,21 @@ var simPriorities = map[int][]string{
 // MaxNodeProvisionTime), so no autoscaler is installed. In kube mode, the default, every
 // simulated cluster has a real local control plane: KubeProvider is built from the
 // cluster's kubeconfig and the priority expander's ConfigMap records the same ranking
-// as on AWS and Azure. In lite mode the cluster has no Kubernetes API, its kubeconfig
-// reaches nothing, and KubeProvider is nil. The mode is the fleetsim provider's Lite
-// setting, which the program sets (geofleet.Args.SimLite, from the stack config
-// fleetsim:kube); only a cluster that creates its own provider reads fleetsim.KubeMode.
-// The cluster records lite mode as its kube input, and the plugin refuses a program
-// that changes the mode of an existing cluster, instead of planning the deletion of
-// everything in it.
+// as on AWS and Azure. In lite mode (stack config fleetsim:kube or FLEETSIM_KUBE set to
+// "off", read when the program runs) the cluster has no Kubernetes API, its kubeconfig
+// reaches nothing, and KubeProvider is nil.
 type simBackend struct{}
-
-// kubeInput is the fleetsim Cluster's kube input: "off" in lite mode, nothing in kube
-// mode, so that kube-mode programs send what they always sent.
-func kubeInput(lite bool) pulumi.StringPtrInput {
-	if lite {
-		return pulumi.String("off")
-	}
-	return nil
-}
 
 func newSimBackend() (backend, error) { return simBackend{}, nil }
 
 func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	p := inheritedProvider(c, "fleetsim")
-	lite := false
 	if p == nil {
-		// A cluster built without a provider of its own stack's (geofleet passes one)
-		// takes the mode from the stack config.
-		lite = !fleetsim.KubeMode(ctx)
-		created, err := fleetsim.NewProvider(ctx, s.name+"-provider", &fleetsim.ProviderArgs{Lite: lite}, pulumi.Parent(c))
+		created, err := fleetsim.NewProvider(ctx, s.name+"-provider", &fleetsim.ProviderArgs{}, pulumi.Parent(c))
 		if err != nil {
 			return fmt.Errorf("provider: %w", err)
 		}
 		p = created
-	} else if fp, ok := p.(*fleetsim.Provider); ok {
-		lite = fp.Lite
 	}
 	c.Provider = p
 	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
@@ -82,7 +63,6 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		ServiceCidr: pulumi.String(s.network.ServiceCIDR),
 		// The simulator takes tags in the Kubernetes label form, as costtags gives it.
 		Tags: pulumi.ToStringMap(s.kubeLabels),
-		Kube: kubeInput(lite),
 	}, opts...)
 	if err != nil {
 		return fmt.Errorf("fleetsim cluster: %w", err)
@@ -125,7 +105,7 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	// The simulated cloud upgrades nothing on its own.
 	c.AutoUpgrade = pulumi.String(AutoUpgradeNone).ToStringOutput()
 	c.Kubeconfig = pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput)
-	if lite {
+	if !fleetsim.KubeMode(ctx) {
 		return nil
 	}
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{

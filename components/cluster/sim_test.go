@@ -69,7 +69,6 @@ func TestSimCluster(t *testing.T) {
 	want, err := costtags.ForKubernetes(baseArgs(cluster.Sim).Tags)
 	require.NoError(t, err)
 	assert.Equal(t, want, strMap(t, in(t, cl, "tags")))
-	assert.NotContains(t, cl.Inputs, resource.PropertyKey("kube"), "kube mode sends what it always sent")
 
 	sys := m.MustGet(t, tokSimPool, "eu-system")
 	assert.Equal(t, comp.URN, sys.Parent)
@@ -122,47 +121,6 @@ func TestSimClusterLiteMode(t *testing.T) {
 	assert.Empty(t, m.ByType(tokConfigMap))
 	assert.Len(t, m.ByType(tokSimCluster), 1)
 	assert.Len(t, m.ByType(tokSimPool), 1)
-	assert.Equal(t, "off", in(t, m.MustGet(t, tokSimCluster, "eu-cluster"), "kube").StringValue(),
-		"the cluster records lite mode, so that the simulator refuses a later flip")
-}
-
-// TestSimClusterModeIsTheProvidersSetting: with a given provider, the provider's Lite
-// setting decides the mode; the stack config and the environment do not.
-func TestSimClusterModeIsTheProvidersSetting(t *testing.T) {
-	for _, tt := range []struct {
-		name, config, env string
-		lite              bool
-	}{
-		{"lite provider, config and environment say kube", "on", "on", true},
-		{"kube provider, config and environment say lite", "off", "off", false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("FLEETSIM_KUBE", tt.env)
-			m := simMocks()
-			var c *cluster.Cluster
-			err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": tt.config}, func(ctx *pulumi.Context) error {
-				p, err := fleetsim.NewProvider(ctx, "sim-eu-1", &fleetsim.ProviderArgs{Lite: tt.lite})
-				if err != nil {
-					return err
-				}
-				c, err = cluster.New(ctx, "eu", baseArgs(cluster.Sim), pulumi.Providers(p))
-				return err
-			})
-			require.NoError(t, err)
-			cl := m.MustGet(t, tokSimCluster, "eu-cluster")
-			if tt.lite {
-				assert.Nil(t, c.KubeProvider)
-				assert.Empty(t, m.ByType(tokK8sProvider))
-				assert.Equal(t, "off", in(t, cl, "kube").StringValue())
-			} else {
-				assert.NotNil(t, c.KubeProvider)
-				assert.Len(t, m.ByType(tokConfigMap), 1)
-				assert.NotContains(t, cl.Inputs, resource.PropertyKey("kube"))
-			}
-			prov := m.MustGet(t, tokSimProvider, "sim-eu-1")
-			assert.Empty(t, prov.Inputs, "the mode is not sent to the plugin as provider configuration")
-		})
-	}
 }
 
 func TestSimClusterUsesAGivenProvider(t *testing.T) {
@@ -172,7 +130,7 @@ func TestSimClusterUsesAGivenProvider(t *testing.T) {
 	var p *fleetsim.Provider
 	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
 		var err error
-		if p, err = fleetsim.NewProvider(ctx, "sim-eu-1", &fleetsim.ProviderArgs{Lite: true}); err != nil {
+		if p, err = fleetsim.NewProvider(ctx, "sim-eu-1", nil); err != nil {
 			return err
 		}
 		c, err = cluster.New(ctx, "eu", baseArgs(cluster.Sim), pulumi.Providers(p))

@@ -68,17 +68,6 @@ type Args struct {
 	// name. The stacks keep it in their stack configuration and pass it here, so that
 	// no cluster's ranges ever move; see PlanNetworks.
 	Previous map[string]cluster.Network
-	// SimLite runs the fleet's simulator clusters in lite mode: no Kubernetes API, so no
-	// KubeProvider and nothing in-cluster. The stacks set it from the stack config
-	// fleetsim:kube. A change on a deployed fleet is refused by the simulator before
-	// anything in-cluster is deleted.
-	SimLite bool
-	// Account is the cloud account the environment lives in (envset.Environment.Account):
-	// the AWS account id, GCP project or Azure subscription id of the fleet's clusters.
-	// Each provider is pinned to it (aws allowedAccountIds, the gcp project, the
-	// azure-native subscription), and a stack config that names another account is
-	// refused before anything registers. Empty: the stack's settings as they are.
-	Account string
 }
 
 // GeoFleet is one environment's clusters across clouds and regions.
@@ -144,14 +133,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	clouds := map[cluster.Cloud]bool{}
-	for _, m := range members {
-		clouds[m.spec.Cloud] = true
-	}
-	creds, problems := readCredentials(ctx, args.Account, clouds)
-	if len(problems) > 0 {
-		return nil, &InvalidArgsError{Name: name, Problems: problems}
-	}
 
 	fleet := &GeoFleet{
 		Clusters:  make(map[string]*cluster.Cluster, len(members)),
@@ -168,7 +149,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		where := regionKey(m.spec.Cloud, m.spec.Region)
 		p, ok := providers[where]
 		if !ok {
-			if p, err = newProvider(ctx, name+"-"+where, m.spec.Cloud, m.spec.Region, creds, args.SimLite, pulumi.Parent(fleet)); err != nil {
+			if p, err = newProvider(ctx, name+"-"+where, m.spec.Cloud, m.spec.Region, pulumi.Parent(fleet)); err != nil {
 				return nil, fmt.Errorf("geofleet %q: provider for %s: %w", name, where, err)
 			}
 			providers[where] = p

@@ -257,118 +257,6 @@ func TestProvidersTakeTheStackAccount(t *testing.T) {
 	assert.NotContains(t, plain.MustGet(t, tokAzProvider, "staging-azure-westeurope").Inputs, resource.PropertyKey("subscriptionId"))
 }
 
-// Accounts of two environments, as each cloud spells them.
-const (
-	devAWSAccount   = "111111111111"
-	prodAWSAccount  = "222222222222"
-	prodGCPProject  = "flotilla-prod"
-	devGCPProject   = "flotilla-dev"
-	prodAzureSub    = "22222222-2222-2222-2222-222222222222"
-	devAzureSub     = "11111111-1111-1111-1111-111111111111"
-	roleArn         = "arn:aws:iam::222222222222:role/flotilla-deploy"
-	prodAssumeRole  = `{"roleArn":"` + roleArn + `","sessionName":"flotilla","externalId":"x-1"}`
-	prodProfileName = "flotilla-prod"
-)
-
-func oneCloud(c cluster.Cloud, region, account string) *geofleet.Args {
-	return &geofleet.Args{
-		Environment: "prod", Version: "1.31", AddressSpace: "10.64.0.0/13",
-		Clusters: []geofleet.ClusterSpec{{Cloud: c, Region: region}},
-		Account:  account,
-	}
-}
-
-// TestProvidersPassTheStackCredentials: every regional provider gets the stack's
-// aws:profile, aws:assumeRole, gcp:project and azure-native:subscriptionId, and is
-// pinned to the environment's account.
-func TestProvidersPassTheStackCredentials(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name   string
-		cloud  cluster.Cloud
-		region string
-		acct   string
-		config map[string]string
-		typ    string
-		want   map[string]any
-	}{
-		{"aws", cluster.AWS, "us-east-1", prodAWSAccount,
-			map[string]string{"aws:profile": prodProfileName, "aws:assumeRole": prodAssumeRole, "aws:allowedAccountIds": `["` + prodAWSAccount + `"]`},
-			tokAWSProvider, map[string]any{
-				"region": "us-east-1", "profile": prodProfileName, "allowedAccountIds": []any{prodAWSAccount},
-				"assumeRole": map[string]any{"roleArn": roleArn, "sessionName": "flotilla", "externalId": "x-1"},
-			}},
-		{"aws assumeRoles with one role", cluster.AWS, "us-east-1", prodAWSAccount,
-			map[string]string{"aws:assumeRoles": `[` + prodAssumeRole + `]`},
-			tokAWSProvider, map[string]any{
-				"region": "us-east-1", "allowedAccountIds": []any{prodAWSAccount},
-				"assumeRole": map[string]any{"roleArn": roleArn, "sessionName": "flotilla", "externalId": "x-1"},
-			}},
-		{"gcp project from the account", cluster.GCP, "europe-west1", prodGCPProject, nil,
-			tokGCPProvider, map[string]any{"region": "europe-west1", "project": prodGCPProject}},
-		{"azure subscription from the account", cluster.Azure, "westeurope", prodAzureSub,
-			map[string]string{"azure-native:subscriptionId": prodAzureSub},
-			tokAzProvider, map[string]any{"location": "westeurope", "subscriptionId": prodAzureSub}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m := pulumitest.New().FakeClouds()
-			require.NoError(t, m.RunWithConfig("prod", tt.config, func(ctx *pulumi.Context) error {
-				_, err := geofleet.New(ctx, "prod", oneCloud(tt.cloud, tt.region, tt.acct))
-				return err
-			}))
-			providers := m.ByType(tt.typ)
-			require.Len(t, providers, 1)
-			got := providers[0].Inputs.Mappable()
-			for k, v := range tt.want {
-				assert.Equal(t, v, got[k], k)
-			}
-		})
-	}
-}
-
-// TestProdStackWithDevAccountIsRefused: a prod stack whose provider settings name dev's
-// account is refused before anything registers, on every cloud.
-func TestProdStackWithDevAccountIsRefused(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name   string
-		cloud  cluster.Cloud
-		region string
-		acct   string
-		config map[string]string
-		want   string
-	}{
-		{"aws allowedAccountIds", cluster.AWS, "us-east-1", prodAWSAccount,
-			map[string]string{"aws:allowedAccountIds": `["` + devAWSAccount + `"]`},
-			`stack config aws:allowedAccountIds ["111111111111"] does not include the environment's account "222222222222"`},
-		{"aws account that is not an account id", cluster.AWS, "us-east-1", "flotilla-prod", nil,
-			`account "flotilla-prod" is not an AWS account id`},
-		{"gcp project", cluster.GCP, "europe-west1", prodGCPProject,
-			map[string]string{"gcp:project": devGCPProject},
-			`stack config gcp:project "flotilla-dev" is not the environment's account "flotilla-prod"`},
-		{"azure subscription", cluster.Azure, "westeurope", prodAzureSub,
-			map[string]string{"azure-native:subscriptionId": devAzureSub},
-			`stack config azure-native:subscriptionId "11111111-1111-1111-1111-111111111111" is not the environment's account "22222222-2222-2222-2222-222222222222"`},
-		{"aws two roles", cluster.AWS, "us-east-1", prodAWSAccount,
-			map[string]string{"aws:assumeRoles": `[` + prodAssumeRole + `,` + prodAssumeRole + `]`},
-			`the AWS provider (pulumi-aws v6) assumes one role`},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m := pulumitest.New().FakeClouds()
-			err := m.RunWithConfig("prod", tt.config, func(ctx *pulumi.Context) error {
-				_, err := geofleet.New(ctx, "prod", oneCloud(tt.cloud, tt.region, tt.acct))
-				return err
-			})
-			require.Error(t, err)
-			assert.True(t, geofleet.IsInvalidArgs(err), "%v", err)
-			assert.Contains(t, err.Error(), tt.want)
-			assert.Empty(t, m.Resources(), "nothing registers")
-		})
-	}
-}
-
 // The shipped stacks run on the simulator: one fleetsim provider per region there too.
 func TestNewSimFleet(t *testing.T) {
 	t.Parallel()
@@ -388,11 +276,9 @@ func TestNewSimFleet(t *testing.T) {
 			{Name: "sim-east-1-b", Cloud: cluster.Sim, Region: "sim-east-1"},
 			{Cloud: cluster.Sim, Region: "sim-west-1"},
 		},
-		SimLite: true,
 	}
 	var fleet *geofleet.GeoFleet
-	// The stack config says kube mode: the fleet's explicit SimLite wins.
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "on"}, func(ctx *pulumi.Context) error {
+	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
 		var err error
 		fleet, err = geofleet.New(ctx, "dev", args)
 		return err
@@ -412,11 +298,6 @@ func TestNewSimFleet(t *testing.T) {
 		assert.Equal(t, fleet.Networks[key].VPCCIDR, sim.Input(t, "vpcCidr").StringValue(), name)
 		assert.Equal(t, fleet.Networks[key].PodCIDR, sim.Input(t, "podCidr").StringValue(), name)
 		assert.Equal(t, fleet.Networks[key].ServiceCIDR, sim.Input(t, "serviceCidr").StringValue(), name)
-		assert.Equal(t, "off", sim.Input(t, "kube").StringValue(), "%s records lite mode, so the simulator refuses a flip", name)
-	}
-	assert.Empty(t, m.ByType("pulumi:providers:kubernetes"), "lite mode: no Kubernetes providers")
-	for _, c := range fleet.Clusters {
-		assert.Nil(t, c.KubeProvider)
 	}
 	assert.Len(t, m.ByType(spotpool.TypeToken), 1)
 	assert.Len(t, pulumitest.Await(t, fleet.Endpoints).(map[string]string), 3)

@@ -47,7 +47,6 @@ var clusterProps = []prop{
 	{name: "podCidr", kind: kString, replace: true, doc: "The pods' address range."},
 	{name: "serviceCidr", kind: kString, replace: true, doc: "The services' address range."},
 	{name: "tags", kind: kStringMap, doc: "Cost-allocation tags."},
-	{name: "kube", kind: kString, absent: absentIgnore, doc: "\"off\" when the program runs the cluster in lite mode (nothing on its Kubernetes API); empty means kube mode. A change on an existing cluster is refused."},
 }
 
 var poolProps = []prop{

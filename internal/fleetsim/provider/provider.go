@@ -246,9 +246,6 @@ func checkCluster(news resource.PropertyMap, name string) []failure {
 	setDefault(news, "vpcCidr", cloud.DefaultVpcCIDR)
 	setDefault(news, "podCidr", cloud.DefaultPodCIDR)
 	setDefault(news, "serviceCidr", cloud.DefaultServiceCIDR)
-	if in.has("kube") && in.str("kube") != kubeOff && in.str("kube") != "on" {
-		fails = append(fails, failure{"kube", fmt.Sprintf("%q is not \"on\" or \"off\" (stack config %s)", in.str("kube"), KubeSetting)})
-	}
 	in, _ = decodeInputs(clusterProps, news)
 	return merge(fails, keepKnown(clusterSpec(in).Validate(), in, [][]string{{"vpcCidr", "podCidr", "serviceCidr"}, {"region", "zones"}}))
 }
@@ -370,20 +367,8 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	props := propsOf(t)
 	oldIn, _ := decodeInputs(props, pick(props, olds))
 	newIn, _ := decodeInputs(props, news)
-	if t == ClusterType {
-		oldInputs, err := plugin.UnmarshalProperties(req.GetOldInputs(), plain)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkKubeMode(req.GetName(), olds, oldInputs, newIn); err != nil {
-			return nil, err
-		}
-	}
 	resp := &pulumirpc.DiffResponse{DetailedDiff: map[string]*pulumirpc.PropertyDiff{}, HasDetailedDiff: true}
 	for _, pr := range props {
-		if pr.name == "kube" {
-			continue // the program's mode, not the cluster's: checkKubeMode refuses a change
-		}
 		changed := false
 		switch {
 		case newIn.unknown[pr.name]:
@@ -420,50 +405,6 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 		resp.DeleteBeforeReplace = sameName && sameScope
 	}
 	return resp, nil
-}
-
-// KubeSetting is the stack configuration key that sets a program's simulator mode.
-const KubeSetting = "fleetsim:kube"
-
-const kubeOff = "off"
-
-// checkKubeMode refuses a cluster whose program changed mode since it was created. In
-// lite mode a program builds nothing on the cluster's Kubernetes API, so a program that
-// flips from kube mode to lite plans the deletion of every in-cluster resource of the
-// stack (and one that flips back plans them against an API that is not there). The
-// error comes from Diff, before the engine deletes anything. The cluster's old mode is
-// its old kube input; for a cluster created before the input existed, its state's
-// kubeVersion, which is empty in lite mode.
-func checkKubeMode(name string, olds, oldInputs resource.PropertyMap, newIn inputs) error {
-	if newIn.unknown["kube"] {
-		return nil
-	}
-	newLite := newIn.str("kube") == kubeOff
-	var oldLite bool
-	if v := unwrap(oldInputs["kube"]); v.IsString() {
-		oldLite = v.StringValue() == kubeOff
-	} else if kv := unwrap(olds["kubeVersion"]); kv.IsString() {
-		oldLite = kv.StringValue() == ""
-	} else {
-		return nil // no state of the mode: nothing to compare
-	}
-	if oldLite == newLite {
-		return nil
-	}
-	mode := func(lite bool) string {
-		if lite {
-			return "lite mode (" + KubeSetting + " \"off\")"
-		}
-		return "kube mode (" + KubeSetting + " \"on\", the default)"
-	}
-	was := "on"
-	if oldLite {
-		was = kubeOff
-	}
-	return fmt.Errorf("cluster %q was created in %s but the program now runs in %s: going on would "+
-		"delete or recreate every in-cluster resource of the stack. Set the stack config %s back to %q "+
-		"(the environment variable FLEETSIM_KUBE counts only where the stack config does not set it), "+
-		"or destroy the stack before changing mode", name, mode(oldLite), mode(newLite), KubeSetting, was)
 }
 
 // pick keeps the input properties of a map of outputs.

@@ -45,11 +45,6 @@ type ClusterArgs struct {
 	ServiceCidr pulumi.StringPtrInput
 	// Tags are cost-allocation tags.
 	Tags pulumi.StringMapInput
-	// Kube is "off" when the program runs the simulator in lite mode and builds nothing
-	// on the cluster's Kubernetes API; empty means kube mode. The plugin refuses a
-	// change of mode on an existing cluster, which would delete every in-cluster
-	// resource of the stack.
-	Kube pulumi.StringPtrInput
 }
 
 type clusterArgs struct {
@@ -61,7 +56,6 @@ type clusterArgs struct {
 	PodCidr     *string           `pulumi:"podCidr"`
 	ServiceCidr *string           `pulumi:"serviceCidr"`
 	Tags        map[string]string `pulumi:"tags"`
-	Kube        *string           `pulumi:"kube"`
 }
 
 // ElementType returns the type the arguments resolve to.

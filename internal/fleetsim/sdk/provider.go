@@ -25,31 +25,15 @@ func defaultOpts(opts []pulumi.ResourceOption) []pulumi.ResourceOption {
 // Provider is an explicit instance of the fleetsim provider (pulumi:providers:fleetsim).
 type Provider struct {
 	pulumi.ProviderResourceState
-
-	// Lite is true when the program builds nothing on the Kubernetes API of this
-	// provider's clusters (lite mode), as ProviderArgs.Lite said.
-	Lite bool
 }
 
-// ProviderArgs configure a Provider. All are optional: by default the plugin finds
+// ProviderArgs configure a Provider. Both are optional: by default the plugin finds
 // the daemon through FLEETSIM_ADDR or FLEETSIM_HOME in the environment of the Pulumi CLI,
 // and starts one on demand.
 type ProviderArgs struct {
 	// Addr is a running daemon's loopback address, e.g. 127.0.0.1:7070.
 	Addr pulumi.StringPtrInput
 	// Home is the daemon's state directory.
-	Home pulumi.StringPtrInput
-	// Lite says that the program runs this provider's clusters in lite mode: they get
-	// no Kubernetes provider and nothing in-cluster. It is the program's plain choice
-	// (stacks read it from the stack config fleetsim:kube with KubeMode), kept on the
-	// Provider for the components that build clusters on it; it is not sent to the
-	// plugin.
-	Lite bool
-}
-
-// providerInputs are the ProviderArgs the plugin receives.
-type providerInputs struct {
-	Addr pulumi.StringPtrInput
 	Home pulumi.StringPtrInput
 }
 
@@ -59,18 +43,15 @@ type providerArgs struct {
 }
 
 // ElementType returns the type the arguments resolve to.
-func (providerInputs) ElementType() reflect.Type {
-	return reflect.TypeOf((*providerArgs)(nil)).Elem()
-}
+func (ProviderArgs) ElementType() reflect.Type { return reflect.TypeOf((*providerArgs)(nil)).Elem() }
 
 // NewProvider registers an explicit fleetsim provider.
 func NewProvider(ctx *pulumi.Context, name string, args *ProviderArgs, opts ...pulumi.ResourceOption) (*Provider, error) {
 	if args == nil {
 		args = &ProviderArgs{}
 	}
-	r := Provider{Lite: args.Lite}
-	in := &providerInputs{Addr: args.Addr, Home: args.Home}
-	if err := ctx.RegisterResource("pulumi:providers:fleetsim", name, in, &r, defaultOpts(opts)...); err != nil {
+	var r Provider
+	if err := ctx.RegisterResource("pulumi:providers:fleetsim", name, args, &r, defaultOpts(opts)...); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -79,9 +60,8 @@ func NewProvider(ctx *pulumi.Context, name string, args *ProviderArgs, opts ...p
 // KubeMode reports whether the simulated clusters of this program have a Kubernetes API
 // (kube mode, the default) or not (lite mode). It reads the stack configuration key
 // fleetsim:kube, then the environment variable FLEETSIM_KUBE; "off" means lite mode.
-// A program reads it once and says it explicitly with ProviderArgs.Lite, because a
-// cluster's kubeconfig is only known after it is created. A change of mode on an
-// existing stack is refused by the plugin before anything is deleted.
+// The program decides from it whether to build Kubernetes providers, because a
+// cluster's kubeconfig is only known after it is created.
 func KubeMode(ctx *pulumi.Context) bool {
 	v, ok := ctx.GetConfig("fleetsim:kube")
 	if !ok {
