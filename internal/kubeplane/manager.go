@@ -30,6 +30,10 @@ type Manager struct {
 	mu     sync.Mutex
 	locks  map[string]chan struct{}
 	planes map[string]*plane
+
+	// portsChosen, when set, is called once a start has chosen the plane's ports and
+	// before any component binds them.
+	portsChosen func(ports)
 }
 
 var _ simapi.Kube = (*Manager)(nil)
@@ -147,7 +151,7 @@ func (m *Manager) EnsurePlane(ctx context.Context, clusterID string) (simapi.Pla
 		}
 	}
 	if !m.adopt(ctx, p) {
-		if err := m.start(ctx, p); err != nil {
+		if err := m.startFresh(ctx, p); err != nil {
 			return simapi.Plane{}, fmt.Errorf("kubeplane: %s: %w", clusterID, err)
 		}
 	}
@@ -291,6 +295,9 @@ func (m *Manager) start(ctx context.Context, p *plane) (err error) {
 	if err := m.assignPorts(p); err != nil {
 		return err
 	}
+	if m.portsChosen != nil {
+		m.portsChosen(p.state.Ports)
+	}
 	if err := writeCredentials(p.dir, p.state.Token); err != nil {
 		return err
 	}
@@ -337,6 +344,24 @@ func (m *Manager) start(ctx context.Context, p *plane) (err error) {
 		}
 	}
 	return nil
+}
+
+// portAttempts bounds how often a plane is started again on new ports when one of its
+// ports was taken between being chosen and being bound.
+const portAttempts = 4
+
+// startFresh starts the plane, and starts it again on new ports when a component could
+// not bind one: a port is free when it is chosen, but another process on the machine
+// may bind it before the component does.
+func (m *Manager) startFresh(ctx context.Context, p *plane) error {
+	var err error
+	for range portAttempts {
+		if err = m.start(ctx, p); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		p.state.Ports = ports{}
+	}
+	return fmt.Errorf("every port tried was taken (%d attempts): %w", portAttempts, err)
 }
 
 // afterAPIServer extracts the CA the API server generated, writes the kubeconfig its

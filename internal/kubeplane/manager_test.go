@@ -2,9 +2,11 @@ package kubeplane
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,15 +196,16 @@ func TestPlanesSideBySide(t *testing.T) {
 	for i, id := range ids {
 		wg.Go(func() { planes[i], errs[i] = m.EnsurePlane(ctx, id) })
 	}
-	wg.Wait()
-	for i, id := range ids {
-		require.NoError(t, errs[i], id)
-	}
+	// Both planes are deleted whatever happens, even when only one of them started.
 	t.Cleanup(func() {
 		for _, id := range ids {
 			assert.NoError(t, m.DeletePlane(context.Background(), id))
 		}
 	})
+	wg.Wait()
+	for i, id := range ids {
+		require.NoError(t, errs[i], id)
+	}
 	assert.NotEqual(t, planes[0].Endpoint, planes[1].Endpoint)
 	pa, pb := planePorts(t, home, ids[0]), planePorts(t, home, ids[1])
 	for _, port := range pa.list() {
@@ -337,4 +340,26 @@ func TestInputsAreValidated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPortTakenBeforeBind shows that a plane whose port another process binds between
+// being chosen and being bound starts on new ports instead of failing.
+func TestPortTakenBeforeBind(t *testing.T) {
+	t.Parallel()
+	m, home := newManager(t)
+	var squatted []int
+	m.portsChosen = func(pt ports) {
+		if len(squatted) > 0 {
+			return
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(pt.APIServer)))
+		require.NoError(t, err)
+		t.Cleanup(func() { l.Close() })
+		squatted = append(squatted, pt.APIServer)
+	}
+	p := ensurePlane(t, m, "squatted")
+	require.Len(t, squatted, 1, "the hook took a port")
+	assert.NotEqual(t, squatted[0], planePorts(t, home, "squatted").APIServer, "the plane moved off the taken port")
+	_, err := clientFor(t, p).CoreV1().Namespaces().Get(context.Background(), "default", noGet)
+	assert.NoError(t, err, "the plane serves on its new port")
 }
