@@ -10,11 +10,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"gopkg.in/yaml.v3"
 )
 
 // The cluster-autoscaler chart Flotilla installs on EKS. The image follows the cluster's
@@ -597,7 +595,7 @@ func newEKSAutoscaler(ctx *pulumi.Context, c *Cluster, s *spec, cl *eks.Cluster,
 	if err != nil {
 		return fmt.Errorf("autoscaler pod identity: %w", err)
 	}
-	priorities, err := newEKSPriorityExpander(ctx, c, s)
+	priorities, err := newPriorityExpander(ctx, c, s)
 	if err != nil {
 		return err
 	}
@@ -637,48 +635,6 @@ func newEKSAutoscaler(ctx *pulumi.Context, c *Cluster, s *spec, cl *eks.Cluster,
 		return fmt.Errorf("autoscaler release: %w", err)
 	}
 	return nil
-}
-
-// systemPriority ranks the system group between the spot groups and their fallbacks.
-// The upstream expander takes the highest priority among the groups that fit a pending
-// pod and drops every group no regex names
-// (kubernetes/autoscaler cluster-autoscaler/expander/priority): a pod aimed at a spot
-// pool fits neither the system group (its LabelPool selector) nor another pool's, so its
-// spot group is tried and then its fallback; any other pod fits no spot group (their
-// taint) and would scale an untainted fallback if the system group ranked below it.
-const systemPriority = 30
-
-// eksPriorities is the priority expander's configuration on EKS, regexes over the Auto
-// Scaling group names EKS gives node groups (eks-<name>-<uuid>): every spot group above
-// the system group, the system group above every fallback.
-func eksPriorities() map[int][]string {
-	group := func(name string) string { return `^eks-` + name + `-` + uuidPattern + `$` }
-	pool := func(suffix string) string { return group(`[0-9A-Za-z][0-9A-Za-z_-]*-` + suffix) }
-	return map[int][]string{
-		spotPriority:     {pool(spotSuffix)},
-		systemPriority:   {group(SystemPoolName)},
-		fallbackPriority: {pool(fallbackSuffix)},
-	}
-}
-
-// newEKSPriorityExpander registers the priority-expander ConfigMap of an EKS cluster.
-func newEKSPriorityExpander(ctx *pulumi.Context, c *Cluster, s *spec) (*corev1.ConfigMap, error) {
-	doc, err := yaml.Marshal(eksPriorities())
-	if err != nil {
-		return nil, fmt.Errorf("priority expander: %w", err)
-	}
-	cm, err := corev1.NewConfigMap(ctx, s.name+"-priority-expander", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(PriorityExpanderConfigMap),
-			Namespace: pulumi.String("kube-system"),
-			Labels:    pulumi.ToStringMap(s.kubeLabels),
-		},
-		Data: pulumi.StringMap{"priorities": pulumi.String(string(doc))},
-	}, pulumi.Parent(c), pulumi.Provider(c.KubeProvider))
-	if err != nil {
-		return nil, fmt.Errorf("priority expander: %w", err)
-	}
-	return cm, nil
 }
 
 // assumeRolePolicy is a trust policy that lets service assume a role.

@@ -29,8 +29,16 @@ const (
 // The priorities the cluster-autoscaler's priority expander gives Flotilla's node groups:
 // every spot group ranks above every fallback group, so spot is tried first and the
 // fallback only once spot has not come up within the cluster's MaxNodeProvisionTime.
+//
+// The system group ranks between them. The upstream expander takes the highest priority
+// among the groups that fit a pending pod and drops every group no regex names
+// (kubernetes/autoscaler cluster-autoscaler/expander/priority): a pod aimed at a spot
+// pool fits neither the system group (its LabelPool selector) nor another pool's, so its
+// spot group is tried and then its fallback; any other pod fits no spot group (their
+// taint) and would scale an untainted fallback if the system group ranked below it.
 const (
 	spotPriority     = 50
+	systemPriority   = 30
 	fallbackPriority = 10
 )
 
@@ -83,14 +91,18 @@ func GroupName(cloud Cloud, pool string, capacity Capacity, index int) string {
 }
 
 // priorities returns the priority expander's configuration for a cluster on cloud: regexes
-// over the autoscaler's node group names, keyed by priority. The system pool matches none.
+// over the autoscaler's node group names, keyed by priority.
 func priorities(cloud Cloud) map[int][]string {
 	switch cloud {
 	case AWS:
-		group := func(suffix string) string {
-			return `^eks-[0-9A-Za-z][0-9A-Za-z_-]*-` + suffix + `-` + uuidPattern + `$`
+		// The Auto Scaling group names EKS gives node groups: eks-<name>-<uuid>.
+		group := func(name string) string { return `^eks-` + name + `-` + uuidPattern + `$` }
+		pool := func(suffix string) string { return group(`[0-9A-Za-z][0-9A-Za-z_-]*-` + suffix) }
+		return map[int][]string{
+			spotPriority:     {pool(spotSuffix)},
+			systemPriority:   {group(SystemPoolName)},
+			fallbackPriority: {pool(fallbackSuffix)},
 		}
-		return map[int][]string{spotPriority: {group(spotSuffix)}, fallbackPriority: {group(fallbackSuffix)}}
 	case Azure:
 		group := func(suffix string) string {
 			return fmt.Sprintf(`^aks-[a-z][a-z0-9]{0,%d}[0-9]%s-[0-9]+-vmss$`, aksBaseMax-1, suffix)
