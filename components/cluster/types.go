@@ -41,6 +41,24 @@ type APIAccess struct {
 	Private bool
 }
 
+// Auth says how people and automation sign in to a cluster's Kubernetes API, beyond the
+// cloud's defaults. Team groups themselves are bound by package envset.
+type Auth struct {
+	// GoogleSecurityGroup turns on Google Groups for RBAC on GKE: the
+	// gke-security-groups@<domain> group that the teams' Google Groups are members of
+	// (authenticatorGroupsConfig.securityGroup). Empty: Google Groups are not resolved,
+	// and a RoleBinding to a Google Group matches no one.
+	GoogleSecurityGroup string
+	// EntraTenantID is the Microsoft Entra ID tenant of an AKS cluster's sign-in. Empty:
+	// the tenant of the identity that deploys.
+	EntraTenantID string
+	// EntraAdminGroupIDs are the object ids of Entra groups that are cluster-admin on AKS.
+	EntraAdminGroupIDs []string
+	// Kubelogin is how the stack's Entra-based AKS kubeconfig gets its tokens: the
+	// kubelogin login mode (azurecli, workloadidentity, spn, msi). Empty: azurecli.
+	Kubelogin string
+}
+
 // SystemPool is the on-demand pool that runs cluster add-ons.
 type SystemPool struct {
 	InstanceType     string
@@ -67,6 +85,16 @@ type Args struct {
 	// Secrets at rest: an AWS KMS key ARN (EKS encryptionConfig), a Cloud KMS key name
 	// (GKE databaseEncryption) or a Key Vault key ID (AKS KMS). Empty: the cloud's own key.
 	SecretsKey string
+	// Auth says how people and automation sign in to the cluster's API.
+	Auth Auth
+	// AuditLogWorkspace is the resource ID of the Azure Log Analytics workspace that
+	// receives an AKS cluster's control-plane and audit logs. Empty: the cluster creates
+	// one. Other clouds leave it empty.
+	AuditLogWorkspace string
+	// SimLite runs a simulator cluster (Cloud Sim) without a Kubernetes API, the
+	// simulator's lite mode: the Cluster has no KubeProvider and nothing is deployed in
+	// it. Other clouds leave it false.
+	SimLite bool
 	// MaxNodeProvisionTime is the cluster-autoscaler's --max-node-provision-time: how long
 	// it waits for a node group (a spot pool) before trying the next priority. It is one
 	// setting per cluster on every cloud; 0 means 5m.

@@ -40,6 +40,10 @@ type ClusterSpec struct {
 	Network     *cluster.Network // nil: allocated from the address space
 	SystemPool  cluster.SystemPool
 	SpotPools   []SpotPoolSpec
+	// API, SecretsKey and AuditLogWorkspace are the cluster's (cluster.Args).
+	API               cluster.APIAccess
+	SecretsKey        string
+	AuditLogWorkspace string
 }
 
 // key is the cluster's name in the fleet: its Name, or "<cloud>-<region>".
@@ -68,6 +72,11 @@ type Args struct {
 	// name. The stacks keep it in their stack configuration and pass it here, so that
 	// no cluster's ranges ever move; see PlanNetworks.
 	Previous map[string]cluster.Network
+	// Auth is how people and automation sign in to every cluster of the fleet
+	// (cluster.Args.Auth).
+	Auth cluster.Auth
+	// SimLite runs the fleet's simulator clusters in lite mode (cluster.Args.SimLite).
+	SimLite bool
 }
 
 // GeoFleet is one environment's clusters across clouds and regions.
@@ -269,6 +278,12 @@ func resolve(name string, args *Args) ([]member, map[string]cluster.Network, err
 			Network:     plan[cname],
 			SystemPool:  spec.SystemPool,
 			Tags:        maps.Clone(tags),
+
+			API:               spec.API,
+			SecretsKey:        spec.SecretsKey,
+			AuditLogWorkspace: spec.AuditLogWorkspace,
+			Auth:              args.Auth,
+			SimLite:           args.SimLite && spec.Cloud == cluster.Sim,
 		}
 		var clusterProblems []error
 		ca.MaxNodeProvisionTime, clusterProblems = checkCluster(spec, ca)
