@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2"
@@ -95,6 +97,15 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	opts := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(p)}
 	tags := pulumi.ToStringMap(s.cloudTags)
 
+	var client clientConfig
+	if err := ctx.Invoke(clientConfigToken, struct{}{}, &client, pulumi.Provider(p)); err != nil {
+		return fmt.Errorf("client config: %w", err)
+	}
+	aad, err := aadProfile(s, client)
+	if err != nil {
+		return err
+	}
+
 	rg, err := resources.NewResourceGroup(ctx, s.name+"-rg", &resources.ResourceGroupArgs{
 		Location: pulumi.String(s.region),
 		Tags:     tags,
@@ -150,6 +161,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		DnsPrefix:         pulumi.String(dnsLabel(s.name, aksDNSPrefixMax)),
 		KubernetesVersion: pulumi.String(s.version),
 		EnableRBAC:        pulumi.Bool(true),
+		AadProfile:        aad,
 		Identity: &containerservice.ManagedClusterIdentityArgs{
 			Type: containerservice.ResourceIdentityTypeSystemAssigned,
 		},
@@ -214,7 +226,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return fmt.Errorf("aks cluster: %w", err)
 	}
 
-	if err := grantNetworkContributor(ctx, s.name+"-subnet-network-contributor", p, aks, subnet, opts...); err != nil {
+	if err := grantNetworkContributor(ctx, s.name+"-subnet-network-contributor", client, aks, subnet, opts...); err != nil {
 		return err
 	}
 
@@ -300,8 +312,22 @@ const networkContributorRole = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 // needs no SDK module for one resource.
 const roleAssignmentToken = "azure-native:authorization:RoleAssignment"
 
-// clientConfigToken is azure-native's getClientConfig: the subscription the provider deploys to.
+// clientConfigToken is azure-native's getClientConfig: the subscription the provider
+// deploys to, and the tenant and object id of the identity that deploys.
 const clientConfigToken = "azure-native:authorization:getClientConfig"
+
+// clientConfig is getClientConfig's result, with the properties of the authorization
+// module's GetClientConfigResult.
+type clientConfig struct {
+	SubscriptionID string `pulumi:"subscriptionId"`
+	TenantID       string `pulumi:"tenantId"`
+	ObjectID       string `pulumi:"objectId"`
+}
+
+// roleDefinition is a built-in role's ID under the subscription a grant is made in.
+func (c clientConfig) roleDefinition(role string) string {
+	return "/subscriptions/" + c.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + role
+}
 
 type roleAssignment struct{ pulumi.CustomResourceState }
 
@@ -310,20 +336,12 @@ type roleAssignment struct{ pulumi.CustomResourceState }
 // Azure CLI grants it when it creates the cluster, ARM and Pulumi do not
 // (https://learn.microsoft.com/azure/aks/configure-azure-cni#prerequisites,
 // https://learn.microsoft.com/azure/aks/internal-lb#before-you-begin).
-func grantNetworkContributor(ctx *pulumi.Context, name string, p pulumi.ProviderResource, aks *containerservice.ManagedCluster, subnet *network.Subnet, opts ...pulumi.ResourceOption) error {
-	// A role definition is named under the subscription the grant is made in.
-	var client struct {
-		SubscriptionID string `pulumi:"subscriptionId"`
-	}
-	if err := ctx.Invoke(clientConfigToken, struct{}{}, &client, pulumi.Provider(p)); err != nil {
-		return fmt.Errorf("client config: %w", err)
-	}
-	role := "/subscriptions/" + client.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + networkContributorRole
+func grantNetworkContributor(ctx *pulumi.Context, name string, client clientConfig, aks *containerservice.ManagedCluster, subnet *network.Subnet, opts ...pulumi.ResourceOption) error {
 	var ra roleAssignment
 	if err := ctx.RegisterResource(roleAssignmentToken, name, pulumi.Map{
 		"principalId":      aks.Identity.PrincipalId(),
 		"principalType":    pulumi.String("ServicePrincipal"),
-		"roleDefinitionId": pulumi.String(role),
+		"roleDefinitionId": pulumi.String(client.roleDefinition(networkContributorRole)),
 		"scope":            subnet.ID(),
 	}, &ra, opts...); err != nil {
 		return fmt.Errorf("network contributor on the subnet: %w", err)
@@ -334,4 +352,66 @@ func grantNetworkContributor(ctx *pulumi.Context, name string, p pulumi.Provider
 // nodeSubnet is the first half of the VNet.
 func nodeSubnet(s *spec) netip.Prefix {
 	return subnet(s.vpc, 1, 0)
+}
+
+// objectIDPattern is an Entra ID object or tenant id: a GUID.
+var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// checkAzure checks what only an AKS cluster takes: Auth's Entra tenant and admin groups,
+// which are GUIDs (a group's display name is not its object id).
+func checkAzure(s *spec, errs *problems) {
+	if s.cloud != Azure {
+		return // a fleet gives every cluster the same Auth; only AKS reads the Entra fields
+	}
+	a := s.auth
+	if a.EntraTenantID != "" && !objectIDPattern.MatchString(a.EntraTenantID) {
+		errs.add("Auth.EntraTenantID %q is not a tenant id (a GUID such as \"72f988bf-86f1-41af-91ab-2d7cd011db47\")", a.EntraTenantID)
+	}
+	for i, g := range a.EntraAdminGroupIDs {
+		switch {
+		case !objectIDPattern.MatchString(g):
+			errs.add("Auth.EntraAdminGroupIDs[%d] %q is not an Entra group object id (a GUID); AKS names groups by their object id, not their display name", i, g)
+		case slices.IndexFunc(a.EntraAdminGroupIDs, func(o string) bool { return strings.EqualFold(o, g) }) != i:
+			errs.add("Auth.EntraAdminGroupIDs[%d] %q is listed twice", i, g)
+		}
+	}
+}
+
+// aadProfile is the cluster's AKS-managed Microsoft Entra ID integration
+// (https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id): people
+// and automation sign in with Entra ID; Auth.EntraAdminGroupIDs are cluster-admin (AKS
+// binds them to the cluster-admin ClusterRole); the tenant is Auth.EntraTenantID, or the
+// tenant of the identity that deploys.
+//
+// Azure RBAC for Kubernetes authorization is on, so that the identity that deploys can be
+// made cluster-admin by an Azure role assignment on the cluster, which needs no group.
+// Kubernetes RBAC still decides whatever no Azure role assignment allows, so the team
+// RoleBindings of package envset, which name Entra groups by object id, keep applying
+// (https://learn.microsoft.com/azure/aks/concepts-cluster-authorization: both models on one
+// cluster). Azure RBAC takes only the tenant of the cluster's subscription
+// (https://learn.microsoft.com/azure/aks/manage-azure-rbac#before-you-begin), so another
+// tenant is refused.
+func aadProfile(s *spec, client clientConfig) (*containerservice.ManagedClusterAADProfileArgs, error) {
+	tenant := s.auth.EntraTenantID
+	if tenant == "" {
+		tenant = client.TenantID
+	} else if client.TenantID != "" && !strings.EqualFold(tenant, client.TenantID) {
+		return nil, fmt.Errorf("Auth.EntraTenantID %q is not the tenant %q of the subscription the cluster is deployed to; "+
+			"Azure RBAC for Kubernetes authorization takes only the subscription's tenant: leave it empty or set %q", tenant, client.TenantID, client.TenantID)
+	}
+	p := &containerservice.ManagedClusterAADProfileArgs{
+		Managed:         pulumi.Bool(true),
+		EnableAzureRBAC: pulumi.Bool(true),
+	}
+	if tenant != "" {
+		p.TenantID = pulumi.String(strings.ToLower(tenant))
+	}
+	if len(s.auth.EntraAdminGroupIDs) > 0 {
+		ids := make(pulumi.StringArray, len(s.auth.EntraAdminGroupIDs))
+		for i, g := range s.auth.EntraAdminGroupIDs {
+			ids[i] = pulumi.String(strings.ToLower(g))
+		}
+		p.AdminGroupObjectIDs = ids
+	}
+	return p, nil
 }

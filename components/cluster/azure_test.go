@@ -147,6 +147,8 @@ type rpcMocks struct {
 // the cluster's system-assigned identity.
 const (
 	azSubscription = "0b1c2d3e-0000-4000-8000-000000000001"
+	azTenant       = "72f988bf-0000-4000-8000-0000000000aa"
+	azDeployer     = "3c4d5e6f-0000-4000-8000-0000000000de" // the object id of the identity that deploys
 	azSubnetID     = "/subscriptions/" + azSubscription + "/resourceGroups/eu-rg1a2b/providers/Microsoft.Network/virtualNetworks/eu-vnet/subnets/eu-nodes"
 	aksPrincipal   = "5f6e7d8c-0000-4000-8000-0000000000aa"
 )
@@ -163,7 +165,11 @@ func newRPCMocks() *rpcMocks {
 		return out
 	}
 	m.Calls["azure-native:authorization:getClientConfig"] = func(resource.PropertyMap) (resource.PropertyMap, error) {
-		return resource.PropertyMap{"subscriptionId": resource.NewProperty(azSubscription)}, nil
+		return resource.PropertyMap{
+			"subscriptionId": resource.NewProperty(azSubscription),
+			"tenantId":       resource.NewProperty(azTenant),
+			"objectId":       resource.NewProperty(azDeployer),
+		}, nil
 	}
 	return m
 }
@@ -375,4 +381,110 @@ func TestAzureAPIAccessSecretsAndProtection(t *testing.T) {
 			assert.Equal(t, tt.protected, m.req(t, tokAKS, "eu-aks").GetProtect())
 		})
 	}
+}
+
+// TestAzureEntraID: every AKS cluster has AKS-managed Entra ID integration with Azure RBAC
+// (https://learn.microsoft.com/azure/aks/enable-authentication-microsoft-entra-id), in the
+// tenant of Auth.EntraTenantID or of the identity that deploys, with Auth's admin groups.
+func TestAzureEntraID(t *testing.T) {
+	t.Parallel()
+	const (
+		groupA = "0f1e2d3c-0000-4000-8000-00000000000a"
+		groupB = "0F1E2D3C-0000-4000-8000-00000000000B"
+	)
+	ids := func(v ...string) resource.PropertyValue {
+		out := make([]resource.PropertyValue, len(v))
+		for i, s := range v {
+			out[i] = resource.NewProperty(s)
+		}
+		return resource.NewProperty(out)
+	}
+	tests := []struct {
+		name string
+		env  string
+		auth cluster.Auth
+		want resource.PropertyMap
+	}{
+		{
+			name: "defaults: the deployer's tenant, no admin group", env: "staging",
+			want: resource.PropertyMap{
+				"managed":         resource.NewProperty(true),
+				"enableAzureRBAC": resource.NewProperty(true),
+				"tenantID":        resource.NewProperty(azTenant),
+			},
+		},
+		{
+			name: "prod with its tenant and admin groups", env: "prod",
+			auth: cluster.Auth{EntraTenantID: strings.ToUpper(azTenant), EntraAdminGroupIDs: []string{groupA, groupB}},
+			want: resource.PropertyMap{
+				"managed":             resource.NewProperty(true),
+				"enableAzureRBAC":     resource.NewProperty(true),
+				"tenantID":            resource.NewProperty(azTenant),
+				"adminGroupObjectIDs": ids(groupA, strings.ToLower(groupB)),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args.Auth = tt.auth
+			m, _ := runAzure(t, args)
+			aks := m.MustGet(t, tokAKS, "eu-aks")
+			assert.Equal(t, resource.NewProperty(tt.want), in(t, aks, "aadProfile"))
+			assert.True(t, in(t, aks, "enableRBAC").BoolValue())
+		})
+	}
+}
+
+// TestAzureEntraIDRefused: Entra ids that are not GUIDs are refused before anything
+// registers, and a tenant other than the subscription's (which Azure RBAC refuses,
+// https://learn.microsoft.com/azure/aks/manage-azure-rbac#before-you-begin) before the
+// cluster's cloud resources.
+func TestAzureEntraIDRefused(t *testing.T) {
+	t.Parallel()
+	t.Run("not GUIDs", func(t *testing.T) {
+		t.Parallel()
+		args := baseArgs(cluster.Azure)
+		args.Auth = cluster.Auth{
+			EntraTenantID:      "contoso.onmicrosoft.com",
+			EntraAdminGroupIDs: []string{"aks-admins", "0f1e2d3c-0000-4000-8000-00000000000a", "0F1E2D3C-0000-4000-8000-00000000000A"},
+		}
+		m := newRPCMocks()
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := cluster.New(ctx, "eu", args)
+			return err
+		}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m))
+		require.Error(t, err)
+		assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+		for _, w := range []string{
+			`Auth.EntraTenantID "contoso.onmicrosoft.com" is not a tenant id`,
+			`Auth.EntraAdminGroupIDs[0] "aks-admins" is not an Entra group object id`,
+			`Auth.EntraAdminGroupIDs[2] "0F1E2D3C-0000-4000-8000-00000000000A" is listed twice`,
+		} {
+			assert.Contains(t, err.Error(), w)
+		}
+		assert.Empty(t, m.Resources(), "nothing may be registered when args are invalid")
+	})
+	t.Run("not the subscription's tenant", func(t *testing.T) {
+		t.Parallel()
+		args := baseArgs(cluster.Azure)
+		args.Auth = cluster.Auth{EntraTenantID: "11111111-0000-4000-8000-000000000000"}
+		m := newRPCMocks()
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := cluster.New(ctx, "eu", args)
+			return err
+		}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m))
+		require.ErrorContains(t, err, `Auth.EntraTenantID "11111111-0000-4000-8000-000000000000" is not the tenant "`+azTenant+`"`)
+		assert.Empty(t, m.ByType(tokRG), "no cloud resource is registered")
+		assert.Empty(t, m.ByType(tokAKS))
+	})
+	t.Run("other clouds ignore Entra ids", func(t *testing.T) {
+		t.Parallel()
+		args := baseArgs(cluster.GCP)
+		args.Auth = cluster.Auth{EntraAdminGroupIDs: []string{"aks-admins"}}
+		run(t, "eu", args)
+	})
 }

@@ -55,6 +55,9 @@ type spec struct {
 	api        APIAccess
 	allowed    []netip.Prefix
 	secretsKey string
+	// auth and auditLogWorkspace are Args.Auth and Args.AuditLogWorkspace, checked by checkAzure.
+	auth              Auth
+	auditLogWorkspace string
 	// cloudTags are tags in the cloud's own form (AWS tags, GCP labels, Azure tags); nil on Sim.
 	cloudTags map[string]string
 	// kubeLabels are tags as Kubernetes labels, for in-cluster objects.
@@ -140,6 +143,8 @@ func resolve(name string, args *Args) (*spec, error) {
 
 	s.api, s.secretsKey = args.API, args.SecretsKey
 	checkAPIAccess(s, args, &errs)
+	s.auth, s.auditLogWorkspace = args.Auth, args.AuditLogWorkspace
+	checkAzure(s, &errs)
 
 	var err error
 	switch args.Cloud {

@@ -34,8 +34,12 @@
 // Per cluster: the namespace flotilla-system with the ServiceAccount flotilla-deploy
 // (the deploy identity) and its read-only ClusterRole; the ClusterRole
 // flotilla-break-glass bound to the group flotilla:break-glass; and the PriorityClasses
-// flotilla-platform (1000000), flotilla-default (1000) and flotilla-batch-preemptible
-// (-100, preemptionPolicy Never). None is the global default.
+// flotilla-platform (1000000), flotilla-default (1000) and flotilla-batch (-10,
+// preemptionPolicy Never). None is the global default. flotilla-batch sits at the
+// cluster-autoscaler's expendable cutoff (-10 by default, and fixed on AKS and GKE):
+// pods below it never cause a scale-up, so batch pods at -10 still scale a spot pool
+// up from zero. It replaces flotilla-batch-preemptible (-100), which is deleted once
+// flotilla-batch exists; pods that name the old class must name flotilla-batch.
 //
 // # Access
 //

@@ -32,10 +32,23 @@ const (
 	PriorityPlatform = "flotilla-platform"
 	// PriorityDefault is for services.
 	PriorityDefault = "flotilla-default"
-	// PriorityBatchPreemptible is for batch work that anything may preempt and that
-	// itself never preempts.
-	PriorityBatchPreemptible = "flotilla-batch-preemptible"
+	// PriorityBatch is for batch work that anything may preempt and that itself never
+	// preempts. Its value, PriorityBatchValue, is still at or above the
+	// cluster-autoscaler's expendable cutoff, so pending batch pods scale a pool up.
+	PriorityBatch = "flotilla-batch"
 )
+
+// PriorityBatchValue is PriorityBatch's value: the lowest that still triggers scale-ups.
+// Pods below the cluster-autoscaler's --expendable-pods-priority-cutoff (default -10)
+// are expendable and never cause a scale-up
+// (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/FAQ.md#how-does-cluster-autoscaler-work-with-pod-priority-and-preemption),
+// and neither AKS's nor GKE's managed autoscaler lets the cutoff change.
+//
+// A PriorityClass's value is immutable, so the class that was -100
+// (flotilla-batch-preemptible) is not updated: this class has a new name, and the old
+// one is deleted once this one exists.
+const PriorityBatchValue = -10
+
 
 // Object names inside each team namespace.
 const (
@@ -398,8 +411,11 @@ func (d deployer) priorityClasses() error {
 	}{
 		{PriorityPlatform, "platform", "Flotilla platform add-ons.", "PreemptLowerPriority", 1000000},
 		{PriorityDefault, "default", "Services; opt in with priorityClassName.", "PreemptLowerPriority", 1000},
-		{PriorityBatchPreemptible, "batch", "Batch work: preempted by every other pod, never preempts.", "Never", -100},
+		{PriorityBatch, "batch", "Batch work: preempted by every other pod, never preempts; still scales pools up.", "Never", PriorityBatchValue},
 	}
+	// A class whose Kubernetes name changes (flotilla-batch-preemptible became
+	// flotilla-batch) is replaced under its Pulumi name: the new object is created
+	// first, and the old one, which has another name, is deleted after it.
 	for _, c := range classes {
 		if _, err := schedulingv1.NewPriorityClass(d.ctx, d.prefix+"-priority-"+c.suffix, &schedulingv1.PriorityClassArgs{
 			Metadata:         d.meta(c.name, nil, nil),

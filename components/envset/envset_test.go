@@ -640,12 +640,51 @@ func TestNewPriorityClasses(t *testing.T) {
 		got[str(field(r, "metadata", "name"))] = class{field(r, "value").NumberValue(), field(r, "globalDefault").BoolValue(), str(field(r, "preemptionPolicy"))}
 	}
 	assert.Equal(t, map[string]class{
-		PriorityPlatform:         {1000000, false, "PreemptLowerPriority"},
-		PriorityDefault:          {1000, false, "PreemptLowerPriority"},
-		PriorityBatchPreemptible: {-100, false, "Never"},
+		PriorityPlatform: {1000000, false, "PreemptLowerPriority"},
+		PriorityDefault:  {1000, false, "PreemptLowerPriority"},
+		"flotilla-batch": {-10, false, "Never"},
 	}, got)
-	assert.Less(t, got[PriorityBatchPreemptible].Value, 0.0, "pods without a class (priority 0) preempt batch work")
+	assert.Equal(t, "flotilla-batch", PriorityBatch)
+	assert.NotContains(t, got, "flotilla-batch-preemptible", "a PriorityClass's value is immutable: the -100 class is replaced by a new name, not updated")
+	assert.Less(t, got[PriorityBatch].Value, 0.0, "pods without a class (priority 0) preempt batch work")
 	assert.Less(t, got[PriorityPlatform].Value, 1e9, "user classes stay below the system-critical ones")
+}
+
+// TestBatchPriorityScalesUp plays the cluster-autoscaler's rule: a pending pod whose
+// priority is below --expendable-pods-priority-cutoff is expendable and never causes a
+// scale-up (kubernetes/autoscaler, cluster-autoscaler/FAQ.md, "How does Cluster
+// Autoscaler work with Pod Priority and Preemption?"; the flag's default is -10). Batch
+// pods must still scale a spot pool up from zero on every cloud.
+func TestBatchPriorityScalesUp(t *testing.T) {
+	t.Parallel()
+	m := deploy(t, "dev", Args{Set: Default(), Environment: "dev", Teams: testTeams()}, oneCluster)
+	var batch *float64
+	for _, r := range m.ByType(typePriorityClass) {
+		if str(field(r, "metadata", "name")) == PriorityBatch {
+			v := field(r, "value").NumberValue()
+			batch = &v
+		}
+	}
+	require.NotNil(t, batch, "the batch PriorityClass is registered")
+
+	for _, tc := range []struct {
+		cloud  cluster.Cloud
+		cutoff float64
+		why    string
+	}{
+		// Flotilla's EKS cluster-autoscaler (components/cluster/aws.go) passes no
+		// --expendable-pods-priority-cutoff, so the upstream default holds.
+		{cluster.AWS, -10, "self-managed cluster-autoscaler, flag left at its default"},
+		// GKE's managed autoscaler has no setting for the cutoff; it keeps -10.
+		{cluster.GCP, -10, "GKE cluster autoscaler, cutoff not configurable"},
+		// AKS's cluster-autoscaler profile has no expendable-pods-priority-cutoff.
+		{cluster.Azure, -10, "AKS cluster autoscaler profile, cutoff not configurable"},
+	} {
+		t.Run(string(tc.cloud), func(t *testing.T) {
+			t.Parallel()
+			assert.GreaterOrEqual(t, *batch, tc.cutoff, "%s: a batch pod below the cutoff %v never triggers a scale-up (%s)", tc.cloud, tc.cutoff, tc.why)
+		})
+	}
 }
 
 func TestNewParentsAndUniqueNames(t *testing.T) {
