@@ -49,7 +49,6 @@ const (
 // one is deleted once this one exists.
 const PriorityBatchValue = -10
 
-
 // Object names inside each team namespace.
 const (
 	quotaName         = "flotilla-quota"
