@@ -14,7 +14,7 @@ import (
 // The keys an environments file may use; anything else is a mistake worth reporting.
 var (
 	fileKeys        = []string{"environments"}
-	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "maxFailures", "account", "stacks", "waves", "maintenanceWindow"}
+	environmentKeys = []string{"name", "requiresApproval", "protected", "soak", "maxConcurrency", "maxFailures", "account", "accounts", "stacks", "waves", "maintenanceWindow"}
 	windowKeys      = []string{"days", "start", "duration"}
 )
 
@@ -117,6 +117,8 @@ func parseEnvironment(node *yaml.Node, index int) (Environment, []error) {
 			decode(key, value, &env.MaxConcurrency)
 		case "account":
 			decode(key, value, &env.Account)
+		case "accounts":
+			decode(key, value, &env.Accounts)
 		case "maxFailures":
 			decode(key, value, &env.MaxFailures)
 		case "stacks":

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
 )
 
 // Access is what a team may do in its namespaces of one environment.
@@ -55,7 +58,13 @@ type Environment struct {
 	Protected        bool          // deletion protection; replacements need an explicit flag
 	Soak             time.Duration // wait after a healthy rollout before the next environment starts
 	MaxConcurrency   int           // stacks rolled out at once within this environment
-	Account          string        // AWS account / GCP project / Azure subscription it lives in
+	// Account is the cloud account the environment lives in: an AWS account id, a GCP
+	// project id or an Azure subscription id. It is the account of every cloud the
+	// environment uses unless Accounts names that cloud's.
+	Account string
+	// Accounts is the account per cloud, for an environment on more than one cloud:
+	// {aws: "123456789012", gcp: "acme-prod", azure: "<subscription id>"}.
+	Accounts map[cluster.Cloud]string
 	// MaxFailures is the failure budget: how many of the environment's stacks may fail
 	// and be set aside (for a later retry) while the rollout goes on. Zero stops the
 	// rollout at the first failure.
@@ -67,6 +76,29 @@ type Environment struct {
 	// wave before any of the next, up to MaxConcurrency at once within a wave. Empty
 	// means one wave of one stack named after the environment.
 	Waves [][]string
+}
+
+// AccountFor returns the account the environment's clusters on cloud live in: its
+// Accounts entry, or Account. Empty: none is set.
+func (e Environment) AccountFor(cloud cluster.Cloud) string {
+	if a, ok := e.Accounts[cloud]; ok {
+		return a
+	}
+	return e.Account
+}
+
+// accounts lists the environment's accounts, one per cloud it names and Account.
+func (e Environment) accounts() []string {
+	var out []string
+	if e.Account != "" {
+		out = append(out, e.Account)
+	}
+	for _, c := range []cluster.Cloud{cluster.AWS, cluster.GCP, cluster.Azure, cluster.Sim} {
+		if a := e.Accounts[c]; a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // StackWaves returns the environment's waves of stacks: Waves, or one wave of one
@@ -178,7 +210,7 @@ func checkDNSLabel(s string) error {
 // Validate reports every problem in the set at once, each naming its environment: an
 // empty set, missing, malformed or duplicate names, MaxConcurrency below 1, a negative
 // Soak, and a production environment (Protected, or named "prod" or "production") that
-// shares its Account with a non-production one, a negative MaxFailures, an invalid
+// shares an account (Account or Accounts) with a non-production one, an Accounts key that is not a cloud, a negative MaxFailures, an invalid
 // MaintenanceWindow, an empty wave, and a stack listed twice or under two environments. An empty Account is not compared.
 func (s Set) Validate() error {
 	if len(s.Environments) == 0 {
@@ -201,6 +233,11 @@ func (s Set) Validate() error {
 			}
 		}
 		seen[e.Name] = true
+		for c := range e.Accounts {
+			if !slices.Contains([]cluster.Cloud{cluster.AWS, cluster.GCP, cluster.Azure, cluster.Sim}, c) {
+				problems = append(problems, fmt.Errorf("%s: accounts: %q is not a cloud: use aws, gcp, azure or sim", who, c))
+			}
+		}
 		if e.MaxConcurrency < 1 {
 			problems = append(problems, fmt.Errorf("%s: maxConcurrency is %d; it must be at least 1", who, e.MaxConcurrency))
 		}
@@ -237,18 +274,20 @@ func (s Set) Validate() error {
 		}
 	}
 	for _, p := range s.Environments {
-		if !p.production() || p.Account == "" {
+		if !p.production() {
 			continue
 		}
-		var shared []string
-		for _, o := range s.Environments {
-			if !o.production() && o.Account == p.Account {
-				shared = append(shared, fmt.Sprintf("%q", o.Name))
+		for _, account := range p.accounts() {
+			var shared []string
+			for _, o := range s.Environments {
+				if !o.production() && slices.Contains(o.accounts(), account) {
+					shared = append(shared, fmt.Sprintf("%q", o.Name))
+				}
 			}
-		}
-		if len(shared) > 0 {
-			problems = append(problems, fmt.Errorf("environment %q is production but shares account %q with %s: give production an account of its own",
-				p.Name, p.Account, strings.Join(shared, ", ")))
+			if len(shared) > 0 {
+				problems = append(problems, fmt.Errorf("environment %q is production but shares account %q with %s: give production an account of its own",
+					p.Name, account, strings.Join(shared, ", ")))
+			}
 		}
 	}
 	return errors.Join(problems...)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flotilla-io/flotilla/components/cluster"
 )
 
 func TestDefault(t *testing.T) {
@@ -101,6 +103,26 @@ func TestValidate(t *testing.T) {
 			want: []string{`environment "prod" is production but shares account "a" with "dev"`},
 		},
 		{
+			name: "a per-cloud account of prod is dev's",
+			set: Set{Environments: []Environment{
+				{Name: "dev", MaxConcurrency: 1, Accounts: map[cluster.Cloud]string{cluster.AWS: "111111111111", cluster.GCP: "acme-dev"}},
+				{Name: "prod", MaxConcurrency: 1, Accounts: map[cluster.Cloud]string{cluster.AWS: "999999999999", cluster.GCP: "acme-dev"}},
+			}},
+			want: []string{`environment "prod" is production but shares account "acme-dev" with "dev"`},
+		},
+		{
+			name: "per-cloud accounts of their own",
+			set: Set{Environments: []Environment{
+				{Name: "dev", MaxConcurrency: 1, Accounts: map[cluster.Cloud]string{cluster.AWS: "111111111111", cluster.GCP: "acme-dev"}},
+				{Name: "prod", MaxConcurrency: 1, Accounts: map[cluster.Cloud]string{cluster.AWS: "999999999999", cluster.GCP: "acme-prod"}},
+			}},
+		},
+		{
+			name: "an accounts key that is not a cloud",
+			set:  Set{Environments: []Environment{{Name: "dev", MaxConcurrency: 1, Accounts: map[cluster.Cloud]string{"amazon": "111111111111"}}}},
+			want: []string{`environment "dev": accounts: "amazon" is not a cloud: use aws, gcp, azure or sim`},
+		},
+		{
 			name: "max concurrency below one",
 			set:  Set{Environments: []Environment{{Name: "dev", MaxConcurrency: 0}}},
 			want: []string{`environment "dev": maxConcurrency is 0; it must be at least 1`},
@@ -188,7 +210,7 @@ func TestLoad(t *testing.T) {
 		{
 			name: "unknown field in an environment",
 			file: "environments:\n  - name: dev\n    maxConcurrency: 1\n    soakTime: 10m\n",
-			errs: []string{`line 4: unknown field "environments[0].soakTime"`, `environment "dev"`, "known fields: account, maintenanceWindow, maxConcurrency"},
+			errs: []string{`line 4: unknown field "environments[0].soakTime"`, `environment "dev"`, "known fields: account, accounts, maintenanceWindow, maxConcurrency"},
 		},
 		{
 			name: "unknown top-level field",
@@ -396,4 +418,24 @@ func TestValidateStacksAndWaves(t *testing.T) {
 			assert.Len(t, strings.Split(err.Error(), "\n"), len(tt.want), "one line per problem: %v", err)
 		})
 	}
+}
+
+func TestAccountFor(t *testing.T) {
+	t.Parallel()
+	set, err := Parse([]byte(`environments:
+  - name: dev
+    account: acme-dev
+    maxConcurrency: 1
+  - name: prod
+    account: "999999999999"
+    maxConcurrency: 1
+    accounts: {gcp: acme-prod, azure: 2b7f5a4e-9d0c-4f53-8a51-6c7e3d2f1a90}
+`), "environments.yaml")
+	require.NoError(t, err)
+	dev, _ := set.Get("dev")
+	prod, _ := set.Get("prod")
+	assert.Equal(t, "acme-dev", dev.AccountFor(cluster.GCP), "Account is every cloud's")
+	assert.Equal(t, "999999999999", prod.AccountFor(cluster.AWS), "a cloud Accounts leaves out takes Account")
+	assert.Equal(t, "acme-prod", prod.AccountFor(cluster.GCP))
+	assert.Equal(t, "2b7f5a4e-9d0c-4f53-8a51-6c7e3d2f1a90", prod.AccountFor(cluster.Azure))
 }
