@@ -77,6 +77,13 @@ type Args struct {
 	Auth cluster.Auth
 	// SimLite runs the fleet's simulator clusters in lite mode (cluster.Args.SimLite).
 	SimLite bool
+	// Accounts is the account each cloud's clusters live in (envset.Environment's
+	// AccountFor): an AWS account id, a GCP project id, an Azure subscription id. Each
+	// cloud's providers are pinned to it (aws allowedAccountIds, the gcp project, the
+	// azure-native subscription), and a stack whose own provider settings name another
+	// account is refused before anything registers. A cloud missing from it takes the
+	// stack's settings as they are.
+	Accounts map[cluster.Cloud]string
 }
 
 // GeoFleet is one environment's clusters across clouds and regions.
@@ -138,7 +145,7 @@ type member struct {
 // included; every problem is reported at once, as an *InvalidArgsError, and nothing is
 // registered.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*GeoFleet, error) {
-	members, plan, err := resolve(name, args)
+	members, plan, creds, err := check(ctx, name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +165,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		where := regionKey(m.spec.Cloud, m.spec.Region)
 		p, ok := providers[where]
 		if !ok {
-			if p, err = newProvider(ctx, name+"-"+where, m.spec.Cloud, m.spec.Region, pulumi.Parent(fleet)); err != nil {
+			if p, err = newProvider(ctx, name+"-"+where, m.spec.Cloud, m.spec.Region, creds, pulumi.Parent(fleet)); err != nil {
 				return nil, fmt.Errorf("geofleet %q: provider for %s: %w", name, where, err)
 			}
 			providers[where] = p
@@ -213,6 +220,30 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("geofleet %q: register outputs: %w", name, err)
 	}
 	return fleet, nil
+}
+
+// Check validates args as New does, the stack's provider settings against the accounts
+// included, and registers nothing: a program calls it before it registers anything else,
+// so that a fleet New would refuse leaves no resource behind.
+func Check(ctx *pulumi.Context, name string, args *Args) error {
+	_, _, _, err := check(ctx, name, args)
+	return err
+}
+
+func check(ctx *pulumi.Context, name string, args *Args) ([]member, map[string]cluster.Network, credentials, error) {
+	members, plan, err := resolve(name, args)
+	if err != nil {
+		return nil, nil, credentials{}, err
+	}
+	clouds := map[cluster.Cloud]bool{}
+	for _, m := range members {
+		clouds[m.spec.Cloud] = true
+	}
+	creds, problems := readCredentials(ctx, args.Accounts, clouds)
+	if len(problems) > 0 {
+		return nil, nil, credentials{}, &InvalidArgsError{Name: name, Problems: problems}
+	}
+	return members, plan, creds, nil
 }
 
 // resolve validates args, plans the networks and builds each cluster's Args, in the
