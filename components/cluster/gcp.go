@@ -42,6 +42,10 @@ type GCPCluster struct {
 	Subnetwork *compute.Subnetwork
 	// NodeServiceAccount is the identity every node pool's nodes run as.
 	NodeServiceAccount *serviceaccount.Account
+	// GoogleSecurityGroup is Args.Auth.GoogleSecurityGroup, the cluster's
+	// authenticatorGroupsConfig.securityGroup: empty, GKE resolves no Google Group, and
+	// a RoleBinding that names one matches no one.
+	GoogleSecurityGroup string
 }
 
 // gkeNoChannel keeps a GKE cluster out of release channels, so that GKE never moves its
@@ -164,10 +168,44 @@ func gkeClusterName(s *spec) (string, error) {
 		s.name, len(s.name), name, gkeClusterNameMax, gkeClusterNameMax-len(gkeSuffix))
 }
 
-// checkGKE applies GKE's own rules to what the cluster would send: its name and its
-// control plane's range.
+// gkeSecurityGroupLocal is the local part GKE requires of the group that Google Groups
+// for RBAC reads team groups from: gke-security-groups@<domain>, whose members (the
+// teams' groups) GKE puts in a request's groups by their email
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac).
+const gkeSecurityGroupLocal = "gke-security-groups"
+
+// googleGroupAddress is a Google Group's email address: the local part, and a domain.
+var googleGroupAddress = regexp.MustCompile(`^([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})$`)
+
+// checkGoogleSecurityGroup applies GKE's rule to Auth.GoogleSecurityGroup: empty, or
+// gke-security-groups@<domain>.
+func checkGoogleSecurityGroup(g string) error {
+	if g == "" {
+		return nil
+	}
+	m := googleGroupAddress.FindStringSubmatch(g)
+	if m == nil || m[1] != gkeSecurityGroupLocal {
+		return fmt.Errorf("Auth.GoogleSecurityGroup %q is not %s@<your domain>: GKE reads team groups only from the group of that name", g, gkeSecurityGroupLocal)
+	}
+	return nil
+}
+
+// gkeAuthenticatorGroups turns on Google Groups for RBAC with Auth.GoogleSecurityGroup;
+// nil, with none, leaves it off.
+func gkeAuthenticatorGroups(s *spec) *container.ClusterAuthenticatorGroupsConfigArgs {
+	if s.auth.GoogleSecurityGroup == "" {
+		return nil
+	}
+	return &container.ClusterAuthenticatorGroupsConfigArgs{SecurityGroup: pulumi.String(s.auth.GoogleSecurityGroup)}
+}
+
+// checkGKE applies GKE's own rules to what the cluster would send: its name, its
+// control plane's range and its Google Groups security group.
 func checkGKE(s *spec) (name, masterCIDR string, err error) {
 	var errs problems
+	if err := checkGoogleSecurityGroup(s.auth.GoogleSecurityGroup); err != nil {
+		errs = append(errs, err)
+	}
 	name, nameErr := gkeClusterName(s)
 	if nameErr != nil {
 		errs = append(errs, nameErr)
@@ -302,6 +340,7 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 			MasterIpv4CidrBlock:   pulumi.String(masterCIDR),
 		},
 		MasterAuthorizedNetworksConfig: gkeAuthorizedNetworks(s),
+		AuthenticatorGroupsConfig:      gkeAuthenticatorGroups(s),
 		DatabaseEncryption:             gkeSecretsEncryption(s),
 		WorkloadIdentityConfig: &container.ClusterWorkloadIdentityConfigArgs{
 			WorkloadPool: pulumi.Sprintf("%s.svc.id.goog", project),
@@ -372,7 +411,8 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	}, pulumi.Parent(c)); err != nil {
 		return fmt.Errorf("kubernetes provider: %w", err)
 	}
-	c.GCP = &GCPCluster{Cluster: gke, Network: network, Subnetwork: subnet, NodeServiceAccount: sa}
+	c.GCP = &GCPCluster{Cluster: gke, Network: network, Subnetwork: subnet, NodeServiceAccount: sa,
+		GoogleSecurityGroup: s.auth.GoogleSecurityGroup}
 	return nil
 }
 

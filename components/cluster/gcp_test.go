@@ -9,6 +9,7 @@ import (
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,6 +65,9 @@ func TestGCPCluster(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.GCP)
 			args.Tags = tt.tags
+			if tt.protection {
+				args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			}
 			m, c := run(t, "eu", args)
 
 			gke := m.MustGet(t, tokGKE, "eu-gke")
@@ -285,6 +289,7 @@ func TestGKEEnforcesNetworkPolicies(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.GCP)
 			args.Tags = tags
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 			m, _ := run(t, "eu", args)
 			gke := m.MustGet(t, tokGKE, "eu-gke")
 			assert.Equal(t, "ADVANCED_DATAPATH", in(t, gke, "datapathProvider").StringValue())
@@ -364,6 +369,7 @@ func TestGKEProdClusterProtected(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.GCP)
 			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 			rec := &protectRecorder{Mocks: newMocks(), protected: map[string]bool{}}
 			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 				_, err := cluster.New(ctx, "eu", args)
@@ -391,4 +397,65 @@ func TestGKEWarnsMaxNodeProvisionTime(t *testing.T) {
 	for _, l := range m.Logs() {
 		assert.NotContains(t, l.Message, "MaxNodeProvisionTime")
 	}
+}
+
+// TestGKEGoogleGroupsForRBAC encodes GKE's rule for Google Groups for RBAC: the cluster's
+// authenticatorGroupsConfig.securityGroup is the group named gke-security-groups@<domain>,
+// and GKE resolves only the groups nested in it
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac). Any other
+// address is refused before anything registers; empty leaves the feature off.
+func TestGKEGoogleGroupsForRBAC(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		group   string
+		wantErr string
+	}{
+		{group: ""},
+		{group: "gke-security-groups@example.com"},
+		{group: "gke-security-groups@corp.example.co.uk"},
+		{group: "payments@example.com", wantErr: `Auth.GoogleSecurityGroup "payments@example.com" is not gke-security-groups@<your domain>`},
+		{group: "gke-security-groups", wantErr: `Auth.GoogleSecurityGroup "gke-security-groups" is not gke-security-groups@<your domain>`},
+		{group: "GKE-Security-Groups@example.com", wantErr: "is not gke-security-groups@<your domain>"},
+		{group: "gke-security-groups@", wantErr: "is not gke-security-groups@<your domain>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.group, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.Auth = cluster.Auth{GoogleSecurityGroup: tt.group}
+			m, err := runGCPErr(t, "eu", args)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.Empty(t, m.Resources(), "nothing registers")
+				return
+			}
+			require.NoError(t, err)
+			gke := m.MustGet(t, tokGKE, "eu-gke")
+			cfg, ok := gke.Inputs["authenticatorGroupsConfig"]
+			if tt.group == "" {
+				assert.False(t, ok, "Google Groups for RBAC stays off: %v", cfg)
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, resource.PropertyMap{"securityGroup": resource.NewProperty(tt.group)}, cfg.ObjectValue(), "exactly the security group")
+		})
+	}
+}
+
+// TestGKEGoogleSecurityGroupOnlyOnGKE: a fleet gives every cluster the same Auth, so
+// clusters of other clouds ignore GoogleSecurityGroup rather than refuse it.
+func TestGKEGoogleSecurityGroupOnlyOnGKE(t *testing.T) {
+	t.Parallel()
+	args := baseArgs(cluster.AWS)
+	args.Auth = cluster.Auth{GoogleSecurityGroup: "not-an-email"}
+	_, c := run(t, "eu", args)
+	assert.Nil(t, c.GCP)
+
+	args = baseArgs(cluster.GCP)
+	args.Auth = cluster.Auth{GoogleSecurityGroup: "gke-security-groups@example.com"}
+	_, c = run(t, "eu", args)
+	require.NotNil(t, c.GCP)
+	assert.Equal(t, "gke-security-groups@example.com", c.GCP.GoogleSecurityGroup, "envset reads it to refuse Google Group bindings that match no one")
 }

@@ -47,7 +47,13 @@
 // authenticator (IAM mapping or OIDC) puts them there. Team.Identity names who the team
 // is on each cloud: IAM roles that EKS access entries map to "flotilla:<team>", and the
 // Google Group email (GKE, Google Groups for RBAC) or Entra group object id (AKS) that
-// the team's RoleBinding names as well. A team gets what its Access
+// the team's RoleBinding names as well. On every EKS cluster, each IAM role of a team
+// with access in the environment gets an EKS access entry (type STANDARD, through the
+// cluster's own AWS provider) whose kubernetesGroups are the groups of every team that
+// lists the role; the role that created the cluster has an entry already and cannot be
+// listed. A team with a Google Group is refused on a GKE cluster without
+// Auth.GoogleSecurityGroup (package cluster), where its binding would match no one.
+// A team gets what its Access
 // grants in the environment, never more, and nothing where its Access has no entry:
 //
 //   - view reads workloads, their configuration, events and logs; never secrets.

@@ -109,6 +109,13 @@ type clusterPlan struct {
 	key      string
 	cloud    cluster.Cloud
 	provider pulumi.ProviderResource
+	// cloudProvider and name are the cluster's cloud provider and name, which EKS
+	// access entries take.
+	cloudProvider pulumi.ProviderResource
+	name          pulumi.StringOutput
+	// googleSecurityGroup is a GKE cluster's Google Groups for RBAC group; empty, GKE
+	// resolves no Google Group.
+	googleSecurityGroup string
 }
 
 type plan struct {
@@ -143,6 +150,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			opts: []pulumi.ResourceOption{pulumi.Parent(es), pulumi.Provider(c.provider)}}
 		if err := d.cluster(p.teams); err != nil {
 			return nil, fmt.Errorf("envset %q: cluster %s: %w", name, c.key, err)
+		}
+		if c.cloud == cluster.AWS {
+			if err := d.accessEntries(c, awsAccessEntries(p.teams), es); err != nil {
+				return nil, fmt.Errorf("envset %q: cluster %s: %w", name, c.key, err)
+			}
 		}
 	}
 	for _, t := range p.teams {
@@ -202,8 +214,13 @@ func newPlan(args *Args) (*plan, error) {
 			p.skipped = append(p.skipped, key)
 			continue
 		}
-		p.clusters = append(p.clusters, clusterPlan{key: key, cloud: c.Cloud, provider: c.KubeProvider})
+		cp := clusterPlan{key: key, cloud: c.Cloud, provider: c.KubeProvider, cloudProvider: c.Provider, name: c.Name}
+		if c.GCP != nil {
+			cp.googleSecurityGroup = c.GCP.GoogleSecurityGroup
+		}
+		p.clusters = append(p.clusters, cp)
 	}
+	problems = append(problems, checkClusterIdentity(p.teams, p.clusters)...)
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/flotilla-io/flotilla/components/cluster"
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/internal/pulumitest"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -915,8 +916,7 @@ func TestNewTeamIdentityPerCloud(t *testing.T) {
 	)
 	teams := []Team{{Name: "payments", Namespaces: []string{"payments"}, Access: map[string]Access{"dev": AccessEdit},
 		Identity: TeamIdentity{AWSRoleARNs: []string{"arn:aws:iam::111111111111:role/payments"}, GoogleGroup: email, EntraGroupID: oid}}}
-	m := deploy(t, "dev", Args{Set: Default(), Environment: "dev", Teams: teams},
-		clusterSpec{cluster.AWS, "us-east-1", true}, clusterSpec{cluster.GCP, "europe-west1", true}, clusterSpec{cluster.Azure, "westeurope", true})
+	m := deployIdentity(t, Args{Set: Default(), Environment: "dev", Teams: teams}, "gke-security-groups@example.com")
 	type subject struct{ APIGroup, Kind, Name string }
 	for key, want := range map[string][]subject{
 		"aws-us-east-1":    {{"rbac.authorization.k8s.io", "Group", "flotilla:payments"}},
@@ -950,4 +950,159 @@ func TestNewTeamIdentityIsChecked(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.Empty(t, m.Resources(), "nothing registers")
+}
+
+const typeAccessEntry = "aws:eks/accessEntry:AccessEntry"
+
+// identityClusters are an EKS, a GKE and an AKS cluster as package cluster hands them
+// over: with a Kubernetes provider, their cloud's provider and their name, and the GKE
+// one with Google Groups for RBAC on when securityGroup is set.
+func identityClusters(ctx *pulumi.Context, securityGroup string) ([]*cluster.Cluster, error) {
+	var out []*cluster.Cluster
+	for _, s := range []struct {
+		cloud  cluster.Cloud
+		region string
+	}{{cluster.AWS, "us-east-1"}, {cluster.GCP, "europe-west1"}, {cluster.Azure, "westeurope"}} {
+		c, err := testCluster(ctx, s.cloud, s.region, true)
+		if err != nil {
+			return nil, err
+		}
+		c.Name = pulumi.Sprintf("%s-%s-cluster", s.cloud, s.region)
+		switch s.cloud {
+		case cluster.AWS:
+			if c.Provider, err = aws.NewProvider(ctx, "aws-us-east-1", &aws.ProviderArgs{Region: pulumi.String("us-east-1")}); err != nil {
+				return nil, err
+			}
+		case cluster.GCP:
+			c.GCP = &cluster.GCPCluster{GoogleSecurityGroup: securityGroup}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// deployIdentity runs New over identityClusters and returns the recording.
+func deployIdentity(t *testing.T, args Args, securityGroup string) *pulumitest.Mocks {
+	t.Helper()
+	m := pulumitest.New()
+	require.NoError(t, m.Run(func(ctx *pulumi.Context) error {
+		clusters, err := identityClusters(ctx, securityGroup)
+		if err != nil {
+			return err
+		}
+		args.Clusters = clusters
+		_, err = New(ctx, "dev", &args)
+		return err
+	}))
+	return m
+}
+
+// TestNewEKSAccessEntries: every IAM role of a team with access in the environment gets
+// one EKS access entry on every EKS cluster, mapping it to flotilla:<team>, through the
+// cluster's own AWS provider. EKS takes one entry per principal and cluster, so a role
+// that two teams share holds both groups in one entry
+// (https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessEntry.html); a
+// team without access here gets none.
+func TestNewEKSAccessEntries(t *testing.T) {
+	t.Parallel()
+	const (
+		paymentsRole = "arn:aws:iam::111111111111:role/payments-deploy"
+		sharedRole   = "arn:aws:iam::111111111111:role/teams/oncall"
+		dataRole     = "arn:aws:iam::111111111111:role/data"
+	)
+	teams := testTeams() // dev: payments edit, search view, data none
+	teams[0].Identity.AWSRoleARNs = []string{paymentsRole, sharedRole}
+	teams[1].Identity.AWSRoleARNs = []string{sharedRole}
+	teams[2].Identity.AWSRoleARNs = []string{dataRole}
+	m := deployIdentity(t, Args{Set: Default(), Environment: "dev", Teams: teams}, "")
+
+	provider, ok := m.Get("pulumi:providers:aws", "aws-us-east-1")
+	require.True(t, ok)
+	component := m.MustGet(t, typeComponent, "dev")
+	want := map[string]resource.PropertyMap{
+		"dev-aws-us-east-1-access-111111111111-payments-deploy": {
+			"clusterName":      resource.NewProperty("aws-us-east-1-cluster"),
+			"principalArn":     resource.NewProperty(paymentsRole),
+			"kubernetesGroups": resource.NewProperty([]resource.PropertyValue{resource.NewProperty("flotilla:payments")}),
+			"type":             resource.NewProperty("STANDARD"),
+		},
+		"dev-aws-us-east-1-access-111111111111-teams/oncall": {
+			"clusterName":      resource.NewProperty("aws-us-east-1-cluster"),
+			"principalArn":     resource.NewProperty(sharedRole),
+			"kubernetesGroups": resource.NewProperty([]resource.PropertyValue{resource.NewProperty("flotilla:payments"), resource.NewProperty("flotilla:search")}),
+			"type":             resource.NewProperty("STANDARD"),
+		},
+	}
+	got := map[string]resource.PropertyMap{}
+	for _, r := range m.ByType(typeAccessEntry) {
+		got[r.Name] = r.Inputs
+		assert.Equal(t, provider.URN+"::"+provider.ID, r.Provider, "%s: the cluster's own AWS provider", r.Name)
+		assert.Equal(t, component.URN, r.Parent, r.Name)
+	}
+	assert.Equal(t, want, got, "one entry per role, on the EKS cluster only")
+}
+
+func TestNewEKSAccessEntriesNeedTheClustersProvider(t *testing.T) {
+	t.Parallel()
+	teams := testTeams()
+	teams[0].Identity.AWSRoleARNs = []string{"arn:aws:iam::111111111111:role/payments"}
+	m := pulumitest.New()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		c, err := testCluster(ctx, cluster.AWS, "us-east-1", true)
+		if err != nil {
+			return err
+		}
+		_, err = New(ctx, "dev", &Args{Set: Default(), Environment: "dev", Teams: teams, Clusters: []*cluster.Cluster{c}})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cluster aws-us-east-1 has no AWS provider or name (Cluster.Provider, Cluster.Name)")
+	assert.Empty(t, m.ByType(typeAccessEntry))
+	assert.Empty(t, m.ByType(typeComponent), "nothing registers")
+}
+
+// TestNewGoogleGroupNeedsGoogleGroupsForRBAC: GKE names a request's Google Groups only
+// when the cluster has Google Groups for RBAC on (authenticatorGroupsConfig with
+// gke-security-groups@<domain>,
+// https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac). Without it
+// a RoleBinding to the team's Google Group matches no one, so New refuses the team
+// before anything registers.
+func TestNewGoogleGroupNeedsGoogleGroupsForRBAC(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		securityGroup string
+		access        map[string]Access
+		wantErr       string
+	}{
+		{name: "off, team with access", access: map[string]Access{"dev": AccessEdit},
+			wantErr: `team "payments": Google Group "payments@example.com" would match no one on GKE cluster gcp-europe-west1, which resolves no Google Groups: set the cluster's Auth.GoogleSecurityGroup`},
+		{name: "off, team without access here", access: map[string]Access{"staging": AccessEdit}},
+		{name: "on", securityGroup: "gke-security-groups@example.com", access: map[string]Access{"dev": AccessEdit}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			teams := []Team{{Name: "payments", Namespaces: []string{"payments"}, Access: tt.access,
+				Identity: TeamIdentity{GoogleGroup: "payments@example.com"}}}
+			m := pulumitest.New()
+			err := m.Run(func(ctx *pulumi.Context) error {
+				clusters, err := identityClusters(ctx, tt.securityGroup)
+				if err != nil {
+					return err
+				}
+				_, err = New(ctx, "dev", &Args{Set: Default(), Environment: "dev", Teams: teams, Clusters: clusters})
+				return err
+			})
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				assert.NotEmpty(t, m.ByType(typeRoleBinding))
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Empty(t, m.ByType(typeComponent), "nothing registers")
+			assert.Empty(t, m.ByType(typeRoleBinding), "nothing registers")
+		})
+	}
 }
