@@ -49,6 +49,21 @@ type Config struct {
 	// move; clusters missing from it get new ranges, which the stack exports as
 	// `networks` so they can be written back here.
 	Networks map[string]NetworkConfig `json:"networks"`
+	// Auth is how people and automation sign in to every cluster (flotilla:auth).
+	Auth AuthConfig `json:"auth"`
+}
+
+// AuthConfig is flotilla:auth (cluster.Auth).
+type AuthConfig struct {
+	// GoogleSecurityGroup is GKE's gke-security-groups@<domain> group, which turns on
+	// Google Groups for RBAC.
+	GoogleSecurityGroup string `json:"googleSecurityGroup"`
+	// EntraTenantID is the AKS clusters' Microsoft Entra ID tenant.
+	EntraTenantID string `json:"entraTenantID"`
+	// EntraAdminGroupIDs are the object ids of the Entra groups that are cluster-admin on AKS.
+	EntraAdminGroupIDs []string `json:"entraAdminGroupIDs"`
+	// Kubelogin is the kubelogin login mode of the stack's AKS kubeconfig.
+	Kubelogin string `json:"kubelogin"`
 }
 
 // ClusterConfig is one cluster of flotilla:clusters.
@@ -64,6 +79,19 @@ type ClusterConfig struct {
 	NodeVersion string           `json:"nodeVersion"`
 	SystemPool  SystemPoolConfig `json:"systemPool"`
 	SpotPools   []SpotPoolConfig `json:"spotPools"`
+	// API says who may reach the cluster's Kubernetes API endpoint (cluster.APIAccess).
+	API APIConfig `json:"api"`
+	// SecretsKey is the customer-managed key that encrypts the cluster's Secrets.
+	SecretsKey string `json:"secretsKey"`
+	// AuditLogWorkspace is the Log Analytics workspace of an AKS cluster's audit logs.
+	AuditLogWorkspace string `json:"auditLogWorkspace"`
+}
+
+// APIConfig is a cluster's api: {allowedCIDRs, allowAnywhere, private}.
+type APIConfig struct {
+	AllowedCIDRs  []string `json:"allowedCIDRs"`
+	AllowAnywhere bool     `json:"allowAnywhere"`
+	Private       bool     `json:"private"`
 }
 
 // SystemPoolConfig is a cluster's on-demand system pool.
@@ -95,6 +123,18 @@ type TeamConfig struct {
 	Name       string            `json:"name"`
 	Namespaces []string          `json:"namespaces"`
 	Access     map[string]string `json:"access"`
+	// PodSecurity is the Pod Security Standards level enforced on the team's namespaces,
+	// per environment (envset.Team.PodSecurity).
+	PodSecurity map[string]string `json:"podSecurity"`
+	// Identity is who holds the team's access on each cloud (envset.TeamIdentity).
+	Identity TeamIdentityConfig `json:"identity"`
+}
+
+// TeamIdentityConfig is a team's identity: {awsRoleARNs, googleGroup, entraGroupID}.
+type TeamIdentityConfig struct {
+	AWSRoleARNs  []string `json:"awsRoleARNs"`
+	GoogleGroup  string   `json:"googleGroup"`
+	EntraGroupID string   `json:"entraGroupID"`
 }
 
 // NetworkConfig is one cluster's planned ranges.
@@ -105,7 +145,7 @@ type NetworkConfig struct {
 }
 
 // keys are the settings under flotilla:, each decoded into its Config field.
-var keys = []string{"environment", "version", "nodeVersion", "addressSpace", "tags", "clusters", "teams", "networks"}
+var keys = []string{"environment", "version", "nodeVersion", "addressSpace", "tags", "clusters", "teams", "networks", "auth"}
 
 // ConfigError lists every problem with a stack's configuration, naming the stack file
 // and the key.
@@ -142,6 +182,7 @@ func ParseConfig(file string, all []string, get func(key string) (string, bool))
 	}
 	targets := map[string]any{
 		"tags": &cfg.Tags, "clusters": &cfg.Clusters, "teams": &cfg.Teams, "networks": &cfg.Networks,
+		"auth": &cfg.Auth,
 	}
 	for _, k := range keys {
 		raw, ok := get(k)
@@ -482,6 +523,12 @@ func (c Config) fleetArgs(tags costtags.Tags) *geofleet.Args {
 		AddressSpace: c.AddressSpace,
 		Tags:         tags,
 		Previous:     map[string]cluster.Network{},
+		Auth: cluster.Auth{
+			GoogleSecurityGroup: c.Auth.GoogleSecurityGroup,
+			EntraTenantID:       c.Auth.EntraTenantID,
+			EntraAdminGroupIDs:  c.Auth.EntraAdminGroupIDs,
+			Kubelogin:           c.Auth.Kubelogin,
+		},
 	}
 	for name, n := range c.Networks {
 		args.Previous[name] = cluster.Network{VPCCIDR: n.VPCCIDR, PodCIDR: n.PodCIDR, ServiceCIDR: n.ServiceCIDR}
@@ -499,6 +546,13 @@ func (c Config) fleetArgs(tags costtags.Tags) *geofleet.Args {
 				MinSize:      cl.SystemPool.MinSize,
 				MaxSize:      cl.SystemPool.MaxSize,
 			},
+			API: cluster.APIAccess{
+				AllowedCIDRs:  cl.API.AllowedCIDRs,
+				AllowAnywhere: cl.API.AllowAnywhere,
+				Private:       cl.API.Private,
+			},
+			SecretsKey:        cl.SecretsKey,
+			AuditLogWorkspace: cl.AuditLogWorkspace,
 		}
 		for _, sp := range cl.SpotPools {
 			timeout, _ := time.ParseDuration(sp.Fallback.ProvisionTimeout) // validated in problems
@@ -528,7 +582,21 @@ func (c Config) teams() []envset.Team {
 		for env, a := range t.Access {
 			access[env] = envset.Access(a)
 		}
-		out = append(out, envset.Team{Name: t.Name, Namespaces: t.Namespaces, Access: access})
+		var podSecurity map[string]envset.PodSecurity
+		if len(t.PodSecurity) > 0 {
+			podSecurity = map[string]envset.PodSecurity{}
+			for env, level := range t.PodSecurity {
+				podSecurity[env] = envset.PodSecurity(level)
+			}
+		}
+		out = append(out, envset.Team{
+			Name: t.Name, Namespaces: t.Namespaces, Access: access, PodSecurity: podSecurity,
+			Identity: envset.TeamIdentity{
+				AWSRoleARNs:  t.Identity.AWSRoleARNs,
+				GoogleGroup:  t.Identity.GoogleGroup,
+				EntraGroupID: t.Identity.EntraGroupID,
+			},
+		})
 	}
 	return out
 }

@@ -31,9 +31,24 @@
 //	flotilla:addressSpace  the environment's block that cluster networks come from
 //	flotilla:tags          cost tags (team, cost-center, ...); env is set for you
 //	flotilla:clusters      the clusters: name, cloud, region, zones, version,
-//	                       nodeVersion, systemPool, spotPools (with fallback)
-//	flotilla:teams         teams, their namespaces and access per environment
+//	                       nodeVersion, systemPool, spotPools (with fallback), and
+//	                       on the clouds api {allowedCIDRs, allowAnywhere, private},
+//	                       secretsKey, auditLogWorkspace (AKS)
+//	flotilla:teams         teams, their namespaces, access and podSecurity per
+//	                       environment, and identity {awsRoleARNs, googleGroup,
+//	                       entraGroupID}
+//	flotilla:auth          sign-in: googleSecurityGroup (GKE), entraTenantID,
+//	                       entraAdminGroupIDs, kubelogin (AKS)
 //	flotilla:networks      the network plan in use, by cluster name
+//
+// # Accounts
+//
+// Each cloud's providers are pinned to the environment's account there
+// (stacks/environments.yaml: account, or accounts {aws, gcp, azure} per cloud): AWS's
+// allowedAccountIds, the GCP project, the Azure subscription. The stack's own aws:profile,
+// aws:assumeRole, gcp:project and azure-native:subscriptionId reach the fleet's
+// providers, and a stack whose settings name another account (prod's stack with dev's
+// account id) is refused before anything registers.
 //
 // # Versions
 //

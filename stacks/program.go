@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-io/flotilla/components/costtags"
 	"github.com/flotilla-io/flotilla/components/envset"
 	"github.com/flotilla-io/flotilla/components/geofleet"
+	fleetsim "github.com/flotilla-io/flotilla/internal/fleetsim/sdk"
 )
 
 //go:embed environments.yaml
@@ -32,15 +33,31 @@ func Environments() (envset.Set, error) {
 // (secret), the network plan, the fleet's hourly cost, clusters (name, cloud, region,
 // autoUpgrade) and pools (each cluster's node pools with their sizes and version).
 func Program(ctx *pulumi.Context) error {
-	cfg, err := ConfigFromContext(ctx)
-	if err != nil {
-		return err
-	}
 	set, err := Environments()
 	if err != nil {
 		return err
 	}
-	if _, ok := set.Get(cfg.Environment); !ok {
+	return program(ctx, set)
+}
+
+// ProgramFor is Program over another environment set than stacks/environments.yaml: a
+// project of its own, with its environments and accounts, runs the same program.
+func ProgramFor(set envset.Set) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		if err := set.Validate(); err != nil {
+			return fmt.Errorf("environment set: %w", err)
+		}
+		return program(ctx, set)
+	}
+}
+
+func program(ctx *pulumi.Context, set envset.Set) error {
+	cfg, err := ConfigFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	env, ok := set.Get(cfg.Environment)
+	if !ok {
 		return &ConfigError{File: stackFile(ctx), Problems: []string{
 			fmt.Sprintf("%s:environment: %q is not one of the environments in stacks/environments.yaml (%v)", Namespace, cfg.Environment, set.Names()),
 		}}
@@ -51,11 +68,25 @@ func Program(ctx *pulumi.Context) error {
 		tags[k] = v
 	}
 	tags["env"] = cfg.Environment
+
+	args := cfg.fleetArgs(tags)
+	// The simulator's mode is the stack's own setting, never the shell's FLEETSIM_KUBE.
+	args.SimLite = !fleetsim.KubeMode(ctx)
+	// Every cloud's providers are pinned to the environment's account there, so that a
+	// stack of one environment cannot deploy into another's. A fleet the stack's
+	// settings contradict is refused before anything registers.
+	args.Accounts = map[cluster.Cloud]string{}
+	for _, c := range []cluster.Cloud{cluster.AWS, cluster.GCP, cluster.Azure} {
+		if a := env.AccountFor(c); a != "" {
+			args.Accounts[c] = a
+		}
+	}
+	if err := geofleet.Check(ctx, cfg.Environment, args); err != nil {
+		return err
+	}
 	if _, err := costtags.New(ctx, "cost-tags", &costtags.Args{Tags: tags}); err != nil {
 		return err
 	}
-
-	args := cfg.fleetArgs(tags)
 	fleet, err := geofleet.New(ctx, cfg.Environment, args)
 	if err != nil {
 		return err
