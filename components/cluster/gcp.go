@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/kms"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/organizations"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
@@ -206,6 +207,9 @@ func checkGKE(s *spec) (name, masterCIDR string, err error) {
 	if err := checkGoogleSecurityGroup(s.auth.GoogleSecurityGroup); err != nil {
 		errs = append(errs, err)
 	}
+	if s.secretsKey != "" && !gkeSecretsKeyPattern.MatchString(s.secretsKey) {
+		errs.add("SecretsKey %q is not a Cloud KMS key name on GKE: use projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>", s.secretsKey)
+	}
 	name, nameErr := gkeClusterName(s)
 	if nameErr != nil {
 		errs = append(errs, nameErr)
@@ -297,6 +301,14 @@ func (gcpBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		}, opts...)
 		if err != nil {
 			return fmt.Errorf("node role %s: %w", role, err)
+		}
+		grants = append(grants, g)
+	}
+
+	if s.secretsKey != "" {
+		g, err := newGKESecretsKeyGrant(ctx, s, p, project, opts)
+		if err != nil {
+			return err
 		}
 		grants = append(grants, g)
 	}
@@ -446,6 +458,38 @@ func gkeSecretsEncryption(s *spec) *container.ClusterDatabaseEncryptionArgs {
 		State:   pulumi.String("ENCRYPTED"),
 		KeyName: pulumi.String(s.secretsKey),
 	}
+}
+
+// gkeSecretsKeyPattern is the form of a Cloud KMS key's name that
+// databaseEncryption.keyName takes, and that CryptoKeyIAMMember's cryptoKeyId takes as
+// well (terraform-provider-google's ParseKmsCryptoKeyId, relative link form).
+var gkeSecretsKeyPattern = regexp.MustCompile(`^projects/[a-z0-9:.-]+/locations/[a-z0-9-]+/keyRings/[A-Za-z0-9_-]{1,63}/cryptoKeys/[A-Za-z0-9_-]{1,63}$`)
+
+// gkeSecretsKeyRole is what GKE's service agent needs on the secrets key.
+const gkeSecretsKeyRole = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+
+// newGKESecretsKeyGrant lets GKE's service agent of the cluster's project,
+// service-<project number>@container-engine-robot.iam.gserviceaccount.com, encrypt and
+// decrypt with the secrets key; without it GKE cannot create the cluster with
+// databaseEncryption (https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets).
+// The project number comes from the provider's project (getProject).
+func newGKESecretsKeyGrant(ctx *pulumi.Context, s *spec, p pulumi.ProviderResource, project pulumi.StringOutput, opts []pulumi.ResourceOption) (pulumi.Resource, error) {
+	number := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: project}, pulumi.Provider(p)).Number()
+	agent := number.ApplyT(func(n string) (string, error) {
+		if n == "" {
+			return "", fmt.Errorf("cluster %q: the project's number is unknown, so GKE's service agent cannot be granted the secrets key", s.name)
+		}
+		return "serviceAccount:service-" + n + "@container-engine-robot.iam.gserviceaccount.com", nil
+	}).(pulumi.StringOutput)
+	g, err := kms.NewCryptoKeyIAMMember(ctx, s.name+"-secrets-key", &kms.CryptoKeyIAMMemberArgs{
+		CryptoKeyId: pulumi.String(s.secretsKey),
+		Role:        pulumi.String(gkeSecretsKeyRole),
+		Member:      agent,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("secrets key grant: %w", err)
+	}
+	return g, nil
 }
 
 // NodePoolManagement is every Flotilla GKE node pool's management: GKE repairs nodes,

@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,9 +338,59 @@ func TestGKEAPIAccess(t *testing.T) {
 	}
 }
 
+// gkeProjectNumber is what the mocks answer for the GCP project's number (getProject).
+const gkeProjectNumber = "123456789012"
+
+// gkeDepsMocks records, besides what pulumitest.Mocks does, each resource's
+// dependencies, and answers getProject with gkeProjectNumber.
+type gkeDepsMocks struct {
+	*pulumitest.Mocks
+	mu       sync.Mutex
+	deps     map[string][]string // type::name -> dependency URNs
+	projects []string            // the projectId of every getProject
+}
+
+func newGKEDepsMocks() *gkeDepsMocks {
+	m := &gkeDepsMocks{Mocks: newMocks(), deps: map[string][]string{}}
+	m.Calls["gcp:organizations/getProject:getProject"] = func(args resource.PropertyMap) (resource.PropertyMap, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if v, ok := args["projectId"]; ok && v.IsString() {
+			m.projects = append(m.projects, v.StringValue())
+		}
+		return resource.PropertyMap{"number": resource.NewProperty(gkeProjectNumber)}, nil
+	}
+	return m
+}
+
+func (m *gkeDepsMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.RegisterRPC != nil {
+		m.mu.Lock()
+		m.deps[args.TypeToken+"::"+args.Name] = args.RegisterRPC.GetDependencies()
+		m.mu.Unlock()
+	}
+	return m.Mocks.NewResource(args)
+}
+
+func (m *gkeDepsMocks) run(t *testing.T, name string, args *cluster.Args) error {
+	t.Helper()
+	return pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, name, args)
+		return err
+	}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m))
+}
+
+const tokCryptoKeyMember = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
+
+// TestGKESecretsEncryption encodes GKE's rule for application-layer secrets encryption
+// (https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets): the
+// cluster's databaseEncryption names the Cloud KMS key, and GKE's service agent of the
+// cluster's project, service-<project number>@container-engine-robot.iam.gserviceaccount.com,
+// holds roles/cloudkms.cryptoKeyEncrypterDecrypter on the key before the cluster is
+// created, or GKE refuses the cluster.
 func TestGKESecretsEncryption(t *testing.T) {
 	t.Parallel()
-	const key = "projects/p/locations/europe-west1/keyRings/flotilla/cryptoKeys/secrets"
+	const key = "projects/keys-prj/locations/europe-west1/keyRings/flotilla/cryptoKeys/secrets"
 	for _, tt := range []struct {
 		name, key string
 	}{{name: "cloud's key"}, {name: "customer's key", key: key}} {
@@ -346,15 +398,50 @@ func TestGKESecretsEncryption(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.GCP)
 			args.SecretsKey = tt.key
-			m, _ := run(t, "eu", args)
+			m := newGKEDepsMocks()
+			require.NoError(t, m.run(t, "eu", args))
 			gke := m.MustGet(t, tokGKE, "eu-gke")
 			if tt.key == "" {
 				_, ok := gke.Inputs["databaseEncryption"]
 				assert.False(t, ok)
+				assert.Empty(t, m.ByType(tokCryptoKeyMember), "no key, no grant")
 				return
 			}
-			assert.Equal(t, "ENCRYPTED", in(t, gke, "databaseEncryption", "state").StringValue())
-			assert.Equal(t, key, in(t, gke, "databaseEncryption", "keyName").StringValue())
+			assert.Equal(t, resource.PropertyMap{
+				"state":   resource.NewProperty("ENCRYPTED"),
+				"keyName": resource.NewProperty(key),
+			}, in(t, gke, "databaseEncryption").ObjectValue())
+
+			grant := m.MustGet(t, tokCryptoKeyMember, "eu-secrets-key")
+			assert.Equal(t, resource.PropertyMap{
+				"cryptoKeyId": resource.NewProperty(key),
+				"role":        resource.NewProperty("roles/cloudkms.cryptoKeyEncrypterDecrypter"),
+				"member":      resource.NewProperty("serviceAccount:service-" + gkeProjectNumber + "@container-engine-robot.iam.gserviceaccount.com"),
+			}, grant.Inputs, "exactly GKE's service agent, on the key")
+			assert.Equal(t, []string{gcpProject}, m.projects, "the number is the cluster's project's, whichever project holds the key")
+			assert.Equal(t, gke.Provider, grant.Provider, "the cluster's provider")
+			assert.Contains(t, m.deps[tokGKE+"::eu-gke"], grant.URN, "the cluster is created after the grant")
+		})
+	}
+}
+
+func TestGKESecretsKeyIsAKeyName(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{
+		"secrets",
+		"europe-west1/flotilla/secrets",
+		"projects/p/locations/europe-west1/keyRings/flotilla",
+		"arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	} {
+		t.Run(key, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.GCP)
+			args.SecretsKey = key
+			m, err := runGCPErr(t, "eu", args)
+			require.Error(t, err)
+			assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+			assert.Contains(t, err.Error(), "SecretsKey "+strconv.Quote(key)+" is not a Cloud KMS key name on GKE")
+			assert.Empty(t, m.Resources(), "nothing registers")
 		})
 	}
 }
