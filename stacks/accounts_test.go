@@ -85,3 +85,36 @@ func TestProdStackIsPinnedToProdsAccount(t *testing.T) {
 	assert.Equal(t, map[string]any{"roleArn": "arn:aws:iam::222222222222:role/flotilla-deploy"}, in["assumeRole"])
 	assert.NotEmpty(t, m.ByType(cluster.TypeToken))
 }
+
+// TestStackConfigReachesTheClouds: a cluster's api, a team's identity and pod security
+// in the stack file reach the resources: the EKS endpoint's allowed ranges, the team
+// role's access entry, the namespace's enforced level.
+func TestStackConfigReachesTheClouds(t *testing.T) {
+	t.Parallel()
+	role := "arn:aws:iam::" + prodAccount + ":role/payments"
+	m := pulumitest.New().FakeClouds()
+	require.NoError(t, m.RunWithConfig("prod", awsProdStack(t, map[string]string{
+		"flotilla:teams": `[{"name":"payments","namespaces":["payments"],"access":{"prod":"view"},` +
+			`"podSecurity":{"prod":"baseline"},"identity":{"awsRoleARNs":["` + role + `"]}}]`,
+	}), stacks.ProgramFor(twoAccounts(t))))
+
+	eks := m.ByType("aws:eks/cluster:Cluster")
+	require.Len(t, eks, 1)
+	vpc := eks[0].Inputs["vpcConfig"].ObjectValue()
+	assert.Equal(t, []any{"203.0.113.0/24"}, vpc["publicAccessCidrs"].Mappable())
+
+	entries := m.ByType("aws:eks/accessEntry:AccessEntry")
+	require.Len(t, entries, 1)
+	assert.Equal(t, role, entries[0].Inputs["principalArn"].StringValue())
+	assert.Equal(t, []any{"flotilla:payments"}, entries[0].Inputs["kubernetesGroups"].Mappable())
+
+	var labels map[string]any
+	for _, ns := range m.ByType("kubernetes:core/v1:Namespace") {
+		meta := ns.Inputs["metadata"].ObjectValue()
+		if meta["name"].StringValue() == "payments" {
+			labels = meta["labels"].Mappable().(map[string]any)
+		}
+	}
+	require.NotNil(t, labels, "the team's namespace")
+	assert.Equal(t, "baseline", labels["pod-security.kubernetes.io/enforce"])
+}
