@@ -162,6 +162,9 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		KubernetesVersion: pulumi.String(s.version),
 		EnableRBAC:        pulumi.Bool(true),
 		AadProfile:        aad,
+		// In prod only Entra ID signs in: the local accounts' static admin certificate,
+		// which cannot be revoked, is refused (https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad).
+		DisableLocalAccounts: pulumi.Bool(s.prod),
 		Identity: &containerservice.ManagedClusterIdentityArgs{
 			Type: containerservice.ResourceIdentityTypeSystemAssigned,
 		},
@@ -230,10 +233,18 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return err
 	}
 
+	admin, err := grantDeployerClusterAdmin(ctx, s.name+"-deployer-cluster-admin", client, aks, opts...)
+	if err != nil {
+		return err
+	}
+
+	// The cluster user's kubeconfig of an Entra ID cluster holds no credential, only the
+	// API server and its CA; its user is replaced by kubelogin in Auth.Kubelogin's mode.
 	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
 		ResourceGroupName: rg.Name,
 		ResourceName:      aks.Name,
 	}, pulumi.Provider(p))
+	user := kubeloginUser(s, aad)
 	kubeconfig := creds.Kubeconfigs().ApplyT(func(ks []containerservice.CredentialResultResponse) (string, error) {
 		if len(ks) == 0 {
 			return "", errors.New("AKS returned no kubeconfig for the cluster's user")
@@ -242,7 +253,7 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		if err != nil {
 			return "", fmt.Errorf("kubeconfig %q: %w", ks[0].Name, err)
 		}
-		return string(raw), nil
+		return execKubeconfigFrom(raw, user)
 	}).(pulumi.StringOutput)
 
 	c.Name = aks.Name
@@ -271,9 +282,13 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		c.NodePoolVersion = pulumi.String(s.nodeVersion)
 	}
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	kubeOpts := []pulumi.ResourceOption{pulumi.Parent(c)}
+	if admin != nil {
+		kubeOpts = append(kubeOpts, pulumi.DependsOn([]pulumi.Resource{admin}))
+	}
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: c.Kubeconfig,
-	}, pulumi.Parent(c)); err != nil {
+	}, kubeOpts...); err != nil {
 		return fmt.Errorf("kubernetes provider: %w", err)
 	}
 	c.Azure = &AzureCluster{Cluster: aks, ResourceGroup: rg, Subnet: subnet}
@@ -354,6 +369,64 @@ func nodeSubnet(s *spec) netip.Prefix {
 	return subnet(s.vpc, 1, 0)
 }
 
+// aksClusterAdminRole is the built-in Azure Kubernetes Service RBAC Cluster Admin role's ID
+// (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers#azure-kubernetes-service-rbac-cluster-admin).
+const aksClusterAdminRole = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+
+// grantDeployerClusterAdmin makes the identity that deploys (getClientConfig's objectId)
+// cluster-admin of the cluster through Azure RBAC, so that the stack's Kubernetes provider,
+// which signs in through Entra ID, can deploy in it with local accounts off
+// (https://learn.microsoft.com/azure/aks/manage-azure-rbac). The provider takes the object
+// id from the deploying identity's token; where it reports none, nothing is granted and
+// nil is returned, and only Auth.EntraAdminGroupIDs are cluster-admin.
+func grantDeployerClusterAdmin(ctx *pulumi.Context, name string, client clientConfig, aks *containerservice.ManagedCluster, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
+	if client.ObjectID == "" {
+		return nil, nil
+	}
+	var ra roleAssignment
+	if err := ctx.RegisterResource(roleAssignmentToken, name, pulumi.Map{
+		"principalId":      pulumi.String(client.ObjectID),
+		"roleDefinitionId": pulumi.String(client.roleDefinition(aksClusterAdminRole)),
+		"scope":            aks.ID(),
+	}, &ra, opts...); err != nil {
+		return nil, fmt.Errorf("cluster admin for the deployer: %w", err)
+	}
+	return &ra, nil
+}
+
+// aksAADServerID is the application id of the AKS AAD server, the audience of every
+// Entra ID token for an AKS API server (https://azure.github.io/kubelogin/,
+// https://learn.microsoft.com/azure/aks/kubelogin-authentication).
+const aksAADServerID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+// DefaultKubelogin is the kubelogin login mode when Auth.Kubelogin is empty.
+const DefaultKubelogin = "azurecli"
+
+// kubeloginModes are the login modes Auth.Kubelogin takes: the ones that need no person at
+// a prompt, since the stack's provider runs kubelogin with interactiveMode Never
+// (https://learn.microsoft.com/azure/aks/kubelogin-authentication#authentication-methods).
+var kubeloginModes = []string{"azurecli", "workloadidentity", "spn", "msi"}
+
+// kubeloginUser is the kubeconfig user that gets an Entra ID token for the cluster from
+// kubelogin get-token (https://azure.github.io/kubelogin/), in the
+// cluster's tenant; a service principal's or workload identity's client id and secret come
+// from kubelogin's own environment variables.
+func kubeloginUser(s *spec, aad *containerservice.ManagedClusterAADProfileArgs) execUser {
+	mode := s.auth.Kubelogin
+	if mode == "" {
+		mode = DefaultKubelogin
+	}
+	args := []string{"get-token", "--login", mode, "--server-id", aksAADServerID}
+	if t, ok := aad.TenantID.(pulumi.String); ok && t != "" {
+		args = append(args, "--tenant-id", string(t))
+	}
+	return execUser{
+		Command:     "kubelogin",
+		Args:        args,
+		InstallHint: "Install kubelogin: az aks install-cli, or see https://azure.github.io/kubelogin/",
+	}
+}
+
 // objectIDPattern is an Entra ID object or tenant id: a GUID.
 var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -374,6 +447,9 @@ func checkAzure(s *spec, errs *problems) {
 		case slices.IndexFunc(a.EntraAdminGroupIDs, func(o string) bool { return strings.EqualFold(o, g) }) != i:
 			errs.add("Auth.EntraAdminGroupIDs[%d] %q is listed twice", i, g)
 		}
+	}
+	if a.Kubelogin != "" && !slices.Contains(kubeloginModes, a.Kubelogin) {
+		errs.add("Auth.Kubelogin %q is not a kubelogin login mode the stack can use without a prompt: use %s", a.Kubelogin, strings.Join(kubeloginModes, ", "))
 	}
 }
 

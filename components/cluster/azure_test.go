@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 func TestAzureCluster(t *testing.T) {
@@ -104,7 +106,9 @@ func TestAzureCluster(t *testing.T) {
 			assert.Equal(t, m.MustGet(t, tokAzSubnet, "eu-nodes").ID, at(t, sys, "vnetSubnetID").StringValue())
 			assert.Equal(t, map[string]string{cluster.LabelPool: "system", cluster.LabelCapacity: "on-demand"}, strMap(t, at(t, sys, "nodeLabels")))
 
-			assert.Equal(t, aksUserKube, await(t, c.Kubeconfig), "the kubeconfig AKS returns for the cluster's user")
+			kube := parseKubeconfig(t, await(t, c.Kubeconfig).(string))
+			assert.Equal(t, "kubelogin", kube.Users[0].User.Exec.Command, "the cluster user's kubeconfig with kubelogin as its user")
+			assert.Equal(t, "aks", kube.Clusters[0].Name, "the cluster AKS names")
 			assert.Equal(t, "https://eu-aks.hcp.azmk8s.io:443", await(t, c.Endpoint))
 			assert.Equal(t, "1.31", await(t, c.Version))
 			assert.True(t, m.MustGet(t, tokK8sProvider, "eu-k8s").Inputs["kubeconfig"].IsSecret())
@@ -141,6 +145,8 @@ type rpcMocks struct {
 	*pulumitest.Mocks
 	mu   sync.Mutex
 	reqs map[string]*pulumirpc.RegisterResourceRequest // by type and name
+	// invoked are the credential invokes made, in order.
+	invoked []string
 }
 
 // What Azure answers with under rpcMocks: a subnet's resource ID and the principal of
@@ -153,6 +159,31 @@ const (
 	aksPrincipal   = "5f6e7d8c-0000-4000-8000-0000000000aa"
 )
 
+// aksEntraUserKube is the cluster user's kubeconfig AKS returns for an Entra ID cluster
+// (listClusterUserCredential, exec format): the API server and CA, and a kubelogin user in
+// device-code mode, which needs a person at a prompt.
+const aksEntraUserKube = `apiVersion: v1
+kind: Config
+clusters:
+- name: eu-aks9f3c
+  cluster:
+    server: https://eu-aks-1a2b3c4d.hcp.westeurope.azmk8s.io:443
+    certificate-authority-data: Q0FEQVRB
+contexts:
+- name: eu-aks9f3c
+  context:
+    cluster: eu-aks9f3c
+    user: clusterUser_eu-rg1a2b_eu-aks9f3c
+current-context: eu-aks9f3c
+users:
+- name: clusterUser_eu-rg1a2b_eu-aks9f3c
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630, --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, 72f988bf-0000-4000-8000-0000000000aa, --login, devicecode]
+`
+
 func newRPCMocks() *rpcMocks {
 	m := &rpcMocks{Mocks: newMocks(), reqs: map[string]*pulumirpc.RegisterResourceRequest{}}
 	aks := m.Outputs[tokAKS]
@@ -163,6 +194,17 @@ func newRPCMocks() *rpcMocks {
 			"principalId": resource.NewProperty(aksPrincipal),
 		})
 		return out
+	}
+	m.Calls["azure-native:containerservice:listManagedClusterUserCredentials"] = func(args resource.PropertyMap) (resource.PropertyMap, error) {
+		m.mu.Lock()
+		m.invoked = append(m.invoked, "listManagedClusterUserCredentials")
+		m.mu.Unlock()
+		return resource.PropertyMap{"kubeconfigs": resource.NewProperty([]resource.PropertyValue{
+			resource.NewProperty(resource.PropertyMap{
+				"name":  resource.NewProperty("clusterUser"),
+				"value": resource.NewProperty(base64.StdEncoding.EncodeToString([]byte(aksEntraUserKube))),
+			}),
+		})}, nil
 	}
 	m.Calls["azure-native:authorization:getClientConfig"] = func(resource.PropertyMap) (resource.PropertyMap, error) {
 		return resource.PropertyMap{
@@ -237,10 +279,7 @@ func TestAzureSystemPoolCountIgnored(t *testing.T) {
 func TestAzureNetworkContributorOnSubnet(t *testing.T) {
 	t.Parallel()
 	m, _ := runAzure(t, baseArgs(cluster.Azure))
-	ras := m.ByType("azure-native:authorization:RoleAssignment")
-	require.Len(t, ras, 1)
-	ra := ras[0]
-	assert.Equal(t, "eu-subnet-network-contributor", ra.Name)
+	ra := m.MustGet(t, "azure-native:authorization:RoleAssignment", "eu-subnet-network-contributor")
 	assert.Equal(t, m.MustGet(t, tokCluster, "eu").URN, ra.Parent)
 	assert.True(t, strings.HasPrefix(ra.Provider, m.MustGet(t, tokAzProvider, "eu-provider").URN+"::"), "uses the cluster's provider")
 	assert.Equal(t, resource.PropertyMap{
@@ -487,4 +526,142 @@ func TestAzureEntraIDRefused(t *testing.T) {
 		args.Auth = cluster.Auth{EntraAdminGroupIDs: []string{"aks-admins"}}
 		run(t, "eu", args)
 	})
+}
+
+// kubeconfig is what the tests read of a kubeconfig.
+type kubeconfig struct {
+	CurrentContext string `yaml:"current-context"`
+	Clusters       []struct {
+		Name    string         `yaml:"name"`
+		Cluster map[string]any `yaml:"cluster"`
+	} `yaml:"clusters"`
+	Contexts []struct {
+		Name    string            `yaml:"name"`
+		Context map[string]string `yaml:"context"`
+	} `yaml:"contexts"`
+	Users []struct {
+		Name string `yaml:"name"`
+		User struct {
+			Exec struct {
+				APIVersion      string   `yaml:"apiVersion"`
+				Command         string   `yaml:"command"`
+				Args            []string `yaml:"args"`
+				InteractiveMode string   `yaml:"interactiveMode"`
+				InstallHint     string   `yaml:"installHint"`
+			} `yaml:"exec"`
+		} `yaml:"user"`
+	} `yaml:"users"`
+}
+
+func parseKubeconfig(t *testing.T, raw string) kubeconfig {
+	t.Helper()
+	var k kubeconfig
+	require.NoError(t, yaml.Unmarshal([]byte(raw), &k))
+	require.Len(t, k.Clusters, 1)
+	require.Len(t, k.Users, 1)
+	return k
+}
+
+// TestAzureEntraKubeconfig: the stack's kubeconfig signs in through Entra ID on every AKS
+// cluster, with kubelogin get-token in Auth.Kubelogin's mode for the AKS AAD server
+// application (https://azure.github.io/kubelogin/,
+// https://learn.microsoft.com/azure/aks/kubelogin-authentication), and holds no credential.
+// Prod turns local accounts off; the identity that deploys is cluster-admin through an
+// Azure role assignment on the cluster, and the Kubernetes provider waits for it.
+func TestAzureEntraKubeconfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		env      string
+		auth     cluster.Auth
+		wantArgs []string
+		noLocal  bool
+	}{
+		{
+			name: "staging: azurecli", env: "staging",
+			wantArgs: []string{"get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "--tenant-id", azTenant},
+		},
+		{
+			name: "prod: workload identity", env: "prod", noLocal: true,
+			auth:     cluster.Auth{Kubelogin: "workloadidentity"},
+			wantArgs: []string{"get-token", "--login", "workloadidentity", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "--tenant-id", azTenant},
+		},
+		{
+			name: "prod: service principal", env: "prod", noLocal: true,
+			auth:     cluster.Auth{Kubelogin: "spn", EntraTenantID: azTenant},
+			wantArgs: []string{"get-token", "--login", "spn", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "--tenant-id", azTenant},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args.Auth = tt.auth
+			m, c := runAzure(t, args)
+
+			aks := m.MustGet(t, tokAKS, "eu-aks")
+			assert.Equal(t, tt.noLocal, in(t, aks, "disableLocalAccounts").BoolValue())
+			assert.Equal(t, []string{"listManagedClusterUserCredentials"}, m.invoked, "never the admin credentials")
+
+			raw := await(t, c.Kubeconfig).(string)
+			kube := parseKubeconfig(t, raw)
+			assert.Equal(t, "eu-aks9f3c", kube.CurrentContext)
+			assert.Equal(t, "eu-aks9f3c", kube.Clusters[0].Name)
+			assert.Equal(t, map[string]any{
+				"server":                     "https://eu-aks-1a2b3c4d.hcp.westeurope.azmk8s.io:443",
+				"certificate-authority-data": "Q0FEQVRB",
+			}, kube.Clusters[0].Cluster, "AKS's server and CA")
+			require.Len(t, kube.Contexts, 1)
+			assert.Equal(t, map[string]string{"cluster": "eu-aks9f3c", "user": "eu-aks9f3c"}, kube.Contexts[0].Context)
+			exec := kube.Users[0].User.Exec
+			assert.Equal(t, "client.authentication.k8s.io/v1beta1", exec.APIVersion)
+			assert.Equal(t, "kubelogin", exec.Command)
+			assert.Equal(t, tt.wantArgs, exec.Args)
+			assert.Equal(t, "Never", exec.InteractiveMode)
+			assert.NotEmpty(t, exec.InstallHint)
+			for _, secret := range []string{"client-certificate-data", "client-key-data", "token:", "devicecode", "password"} {
+				assert.NotContains(t, raw, secret)
+			}
+			assert.True(t, m.MustGet(t, tokK8sProvider, "eu-k8s").Inputs["kubeconfig"].IsSecret())
+
+			ra := m.MustGet(t, "azure-native:authorization:RoleAssignment", "eu-deployer-cluster-admin")
+			assert.Equal(t, resource.PropertyMap{
+				"principalId":      resource.NewProperty(azDeployer),
+				"roleDefinitionId": resource.NewProperty("/subscriptions/" + azSubscription + "/providers/Microsoft.Authorization/roleDefinitions/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"),
+				"scope":            resource.NewProperty(aks.ID),
+			}, ra.Inputs)
+			assert.Equal(t, m.MustGet(t, tokCluster, "eu").URN, ra.Parent)
+			assert.Contains(t, m.req(t, tokK8sProvider, "eu-k8s").GetDependencies(), ra.URN, "the provider signs in after the grant")
+		})
+	}
+}
+
+// TestAzureKubeloginModes: only the login modes that need no prompt are taken.
+func TestAzureKubeloginModes(t *testing.T) {
+	t.Parallel()
+	for mode, ok := range map[string]bool{
+		"": true, "azurecli": true, "workloadidentity": true, "spn": true, "msi": true,
+		"devicecode": false, "interactive": false, "ropc": false, "AzureCLI": false,
+	} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Auth.Kubelogin = mode
+			m := newRPCMocks()
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := cluster.New(ctx, "eu", args)
+				return err
+			}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m))
+			if ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+			assert.Contains(t, err.Error(), fmt.Sprintf("Auth.Kubelogin %q is not a kubelogin login mode", mode))
+			assert.Empty(t, m.Resources())
+		})
+	}
 }

@@ -49,13 +49,21 @@ type Auth struct {
 	// (authenticatorGroupsConfig.securityGroup). Empty: Google Groups are not resolved,
 	// and a RoleBinding to a Google Group matches no one.
 	GoogleSecurityGroup string
-	// EntraTenantID is the Microsoft Entra ID tenant of an AKS cluster's sign-in. Empty:
-	// the tenant of the identity that deploys.
+	// EntraTenantID is the Microsoft Entra ID tenant of an AKS cluster's sign-in (every AKS
+	// cluster has AKS-managed Entra ID integration). Empty: the tenant of the identity that
+	// deploys. Azure RBAC, which is on, takes only the subscription's tenant.
 	EntraTenantID string
 	// EntraAdminGroupIDs are the object ids of Entra groups that are cluster-admin on AKS.
+	// They are optional: the identity that deploys is made cluster-admin of the cluster by
+	// an Azure role assignment (Azure Kubernetes Service RBAC Cluster Admin, through Azure
+	// RBAC for Kubernetes authorization), which can take a few minutes to apply on a new
+	// cluster. Team RoleBindings (package envset) stay Kubernetes RBAC on group object ids.
 	EntraAdminGroupIDs []string
-	// Kubelogin is how the stack's Entra-based AKS kubeconfig gets its tokens: the
-	// kubelogin login mode (azurecli, workloadidentity, spn, msi). Empty: azurecli.
+	// Kubelogin is how the stack's AKS kubeconfig, on every AKS cluster, gets its Entra ID
+	// tokens: the kubelogin login mode (azurecli, workloadidentity, spn, msi), so kubelogin
+	// must be on the PATH of the program. The kubeconfig holds no credential; prod clusters
+	// (env=prod) also turn local accounts off, so no admin certificate exists there.
+	// Empty: azurecli.
 	Kubelogin string
 }
 
