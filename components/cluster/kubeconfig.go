@@ -73,7 +73,7 @@ func renderExecKubeconfig(name string, cluster map[string]any, user execUser) (s
 		"apiVersion":      "v1",
 		"kind":            "Config",
 		"current-context": name,
-		"clusters": []named{{Name: name, Item: map[string]any{"cluster": cluster}}},
+		"clusters":        []named{{Name: name, Item: map[string]any{"cluster": cluster}}},
 		"contexts": []named{{Name: name, Item: map[string]any{"context": map[string]any{
 			"cluster": name,
 			"user":    name,
