@@ -35,6 +35,7 @@ func TestAWSNetwork(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.AWS)
 			args.Tags = tt.tags
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 			if len(tt.zones) == 2 {
 				args.Zones = tt.zones
 			}
@@ -208,6 +209,7 @@ func TestAWSProdClusterProtected(t *testing.T) {
 			t.Parallel()
 			args := baseArgs(cluster.AWS)
 			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 			rec := &protectRecorder{Mocks: newMocks(), protected: map[string]bool{}}
 			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 				_, err := cluster.New(ctx, "eu", args)
@@ -268,6 +270,7 @@ func TestAWSSystemNodeGroup(t *testing.T) {
 			args := baseArgs(cluster.AWS)
 			args.SystemPool = tt.pool
 			args.Tags = tt.tags
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 			m, _ := run(t, "eu", args)
 
 			ng := m.MustGet(t, tokNodeGroup, "eu-system")

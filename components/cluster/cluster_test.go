@@ -392,3 +392,77 @@ func TestIsProd(t *testing.T) {
 	assert.False(t, cluster.IsProd(costtags.Tags{"env": "production-like"}))
 	assert.False(t, cluster.IsProd(nil))
 }
+
+// TestProdRefusesAnOpenAPIEndpoint plays item 17's rule over every cloud: a prod cluster
+// (tag env=prod) on AWS, GCP or Azure whose public endpoint is open to anywhere, by an
+// empty API.AllowedCIDRs or by 0.0.0.0/0 or ::/0 in it, is refused before anything
+// registers unless API.AllowAnywhere is set. The simulator is exempt: its API servers
+// listen on loopback only. An allow-list naming anywhere needs AllowAnywhere everywhere.
+func TestProdRefusesAnOpenAPIEndpoint(t *testing.T) {
+	t.Parallel()
+	const (
+		emptyList = "API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere: " +
+			"list the ranges that may reach it in API.AllowedCIDRs (or set API.Private), or set API.AllowAnywhere to mean it"
+		prodAnywhere = "opens a prod cluster's (tag env=prod) public API endpoint to anywhere: " +
+			"list only the ranges that may reach it in API.AllowedCIDRs (or set API.Private), or set API.AllowAnywhere to mean it"
+		anywhere = "opens the API endpoint to anywhere: set API.AllowAnywhere to mean it"
+	)
+	ways := []struct {
+		name string
+		api  cluster.APIAccess
+		// prod and other are the refusal (empty: accepted) of a prod and a staging
+		// cluster on AWS, GCP and Azure; sim is the simulator's, prod or not.
+		prod, other, sim string
+	}{
+		{name: "open", api: cluster.APIAccess{}, prod: emptyList},
+		{name: "0.0.0.0/0", api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "0.0.0.0/0"}},
+			prod: `API.AllowedCIDRs: "0.0.0.0/0" ` + prodAnywhere, other: `API.AllowedCIDRs: "0.0.0.0/0" ` + anywhere, sim: `"0.0.0.0/0" ` + anywhere},
+		{name: "::/0", api: cluster.APIAccess{AllowedCIDRs: []string{"::/0"}},
+			prod: `API.AllowedCIDRs: "::/0" ` + prodAnywhere, other: `API.AllowedCIDRs: "::/0" ` + anywhere, sim: `"::/0" ` + anywhere},
+		{name: "private", api: cluster.APIAccess{Private: true}},
+		{name: "private with anywhere listed", api: cluster.APIAccess{Private: true, AllowedCIDRs: []string{"0.0.0.0/0"}},
+			prod: `"0.0.0.0/0" ` + anywhere, other: `"0.0.0.0/0" ` + anywhere, sim: `"0.0.0.0/0" ` + anywhere},
+		{name: "allowed", api: cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "2001:db8::/32"}}},
+		{name: "AllowAnywhere", api: cluster.APIAccess{AllowAnywhere: true}},
+		{name: "AllowAnywhere with 0.0.0.0/0", api: cluster.APIAccess{AllowAnywhere: true, AllowedCIDRs: []string{"0.0.0.0/0", "::/0"}}},
+	}
+	for _, w := range ways {
+		for _, cloud := range []cluster.Cloud{cluster.AWS, cluster.GCP, cluster.Azure, cluster.Sim} {
+			for _, env := range []string{"prod", "staging"} {
+				t.Run(w.name+" "+string(cloud)+" "+env, func(t *testing.T) {
+					t.Parallel()
+					want := w.other
+					switch {
+					case cloud == cluster.Sim:
+						want = w.sim
+					case env == "prod":
+						want = w.prod
+					}
+					args := baseArgs(cloud)
+					args.Tags = costtags.Tags{"team": "payments", "env": env}
+					args.API = w.api
+					if cloud == cluster.Sim {
+						args.SimLite = true
+					}
+					m := newMocks()
+					err := m.Run(func(ctx *pulumi.Context) error {
+						_, err := cluster.New(ctx, "eu", args)
+						return err
+					})
+					if want == "" {
+						require.NoError(t, err)
+						assert.NotEmpty(t, m.ByType(tokCluster))
+						return
+					}
+					require.Error(t, err)
+					assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+					assert.Contains(t, err.Error(), want)
+					var invalid *cluster.InvalidArgsError
+					require.True(t, errors.As(err, &invalid))
+					assert.Len(t, invalid.Problems, 1, "%v", err)
+					assert.Empty(t, m.Resources(), "nothing may be registered when args are invalid")
+				})
+			}
+		}
+	}
+}

@@ -20,7 +20,9 @@ func ExampleNew_aws() {
 			Region:  "eu-west-1",
 			Version: "1.31",
 			Network: cluster.Network{VPCCIDR: "10.20.0.0/16"},
-			Tags:    costtags.Tags{"team": "payments", "env": "prod"},
+			// A prod cluster refuses an API endpoint open to anywhere: say who may reach it.
+			API:  cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}},
+			Tags: costtags.Tags{"team": "payments", "env": "prod"},
 		})
 		if err != nil {
 			return err
@@ -66,6 +68,7 @@ func ExampleNew_azure() {
 			Version:              "1.31",
 			Network:              cluster.Network{VPCCIDR: "10.30.0.0/16", PodCIDR: "10.244.0.0/16", ServiceCIDR: "10.0.0.0/16"},
 			MaxNodeProvisionTime: 10 * time.Minute,
+			API:                  cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24", "198.51.100.7/32"}},
 			Tags:                 costtags.Tags{"team": "ledger", "env": "prod"},
 		})
 		if err != nil {

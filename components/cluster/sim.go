@@ -34,10 +34,22 @@ var simPriorities = map[int][]string{
 // MaxNodeProvisionTime), so no autoscaler is installed. In kube mode, the default, every
 // simulated cluster has a real local control plane: KubeProvider is built from the
 // cluster's kubeconfig and the priority expander's ConfigMap records the same ranking
-// as on AWS and Azure. In lite mode (stack config fleetsim:kube or FLEETSIM_KUBE set to
-// "off", read when the program runs) the cluster has no Kubernetes API, its kubeconfig
-// reaches nothing, and KubeProvider is nil.
+// as on AWS and Azure. In lite mode (Args.SimLite) the cluster has no Kubernetes API, its
+// kubeconfig reaches nothing, and KubeProvider is nil. The mode is the caller's explicit
+// choice, never the environment's or the stack config's: the fleetsim Cluster records it
+// as its kube input, and the simulator refuses a lite program over a cluster that has a
+// control plane (which would delete everything the stack deployed in it), and a kube
+// program from a daemon started lite.
 type simBackend struct{}
+
+// checkSimLite checks Args.SimLite: lite mode is the simulator's only.
+func checkSimLite(args *Args, errs *problems) bool {
+	if args.SimLite && args.Cloud != Sim {
+		errs.add("SimLite is set, but Cloud is %q: lite mode (no Kubernetes API) is the simulator's; leave SimLite false off Cloud %q", args.Cloud, Sim)
+		return false
+	}
+	return args.SimLite
+}
 
 func newSimBackend() (backend, error) { return simBackend{}, nil }
 
@@ -63,6 +75,7 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		ServiceCidr: pulumi.String(s.network.ServiceCIDR),
 		// The simulator takes tags in the Kubernetes label form, as costtags gives it.
 		Tags: pulumi.ToStringMap(s.kubeLabels),
+		Kube: pulumi.Bool(!s.simLite),
 	}, opts...)
 	if err != nil {
 		return fmt.Errorf("fleetsim cluster: %w", err)
@@ -105,7 +118,7 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	// The simulated cloud upgrades nothing on its own.
 	c.AutoUpgrade = pulumi.String(AutoUpgradeNone).ToStringOutput()
 	c.Kubeconfig = pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput)
-	if !fleetsim.KubeMode(ctx) {
+	if s.simLite {
 		return nil
 	}
 	if c.KubeProvider, err = kubernetes.NewProvider(ctx, s.name+"-k8s", &kubernetes.ProviderArgs{

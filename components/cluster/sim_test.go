@@ -35,12 +35,14 @@ func simMocks() *pulumitest.Mocks {
 	return m
 }
 
-// runSim creates one sim cluster with the stack config fleetsim:kube set to kube.
+// runSim creates one sim cluster in kube mode (kube "on") or lite mode ("off", which
+// sets Args.SimLite).
 func runSim(t *testing.T, kube string, args *cluster.Args, opts ...pulumi.ResourceOption) (*pulumitest.Mocks, *cluster.Cluster) {
 	t.Helper()
 	m := simMocks()
 	var c *cluster.Cluster
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": kube}, func(ctx *pulumi.Context) error {
+	args.SimLite = kube == "off"
+	err := m.Run(func(ctx *pulumi.Context) error {
 		var err error
 		c, err = cluster.New(ctx, "eu", args, opts...)
 		return err
@@ -121,6 +123,63 @@ func TestSimClusterLiteMode(t *testing.T) {
 	assert.Empty(t, m.ByType(tokConfigMap))
 	assert.Len(t, m.ByType(tokSimCluster), 1)
 	assert.Len(t, m.ByType(tokSimPool), 1)
+	assert.Equal(t, resource.NewProperty(false), in(t, m.MustGet(t, tokSimCluster, "eu-cluster"), "kube"),
+		"the fleetsim cluster records lite mode, so that the simulator refuses it over a control plane")
+}
+
+// TestSimClusterModeIsSimLite: Args.SimLite alone decides whether a sim cluster has a
+// Kubernetes provider and in-cluster resources, and the fleetsim Cluster gets it as its
+// kube input. FLEETSIM_KUBE in the program's environment and the stack config
+// fleetsim:kube, both set against it, change nothing.
+func TestSimClusterModeIsSimLite(t *testing.T) {
+	t.Setenv("FLEETSIM_KUBE", "off")
+	for _, tt := range []struct {
+		lite   bool
+		config string // the stack config, set against SimLite
+	}{
+		{lite: false, config: "off"},
+		{lite: true, config: "on"},
+	} {
+		m := simMocks()
+		var c *cluster.Cluster
+		args := baseArgs(cluster.Sim)
+		args.SimLite = tt.lite
+		err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": tt.config}, func(ctx *pulumi.Context) error {
+			var err error
+			c, err = cluster.New(ctx, "eu", args)
+			return err
+		})
+		require.NoError(t, err, "SimLite %v", tt.lite)
+		cl := m.MustGet(t, tokSimCluster, "eu-cluster")
+		assert.Equal(t, resource.NewProperty(!tt.lite), in(t, cl, "kube"), "SimLite %v", tt.lite)
+		if tt.lite {
+			assert.Nil(t, c.KubeProvider)
+			assert.Empty(t, m.ByType(tokK8sProvider))
+			assert.Empty(t, m.ByType(tokConfigMap))
+			continue
+		}
+		require.NotNil(t, c.KubeProvider)
+		k8s := m.MustGet(t, tokK8sProvider, "eu-k8s")
+		assert.Equal(t, simKubeconfig, in(t, k8s, "kubeconfig").StringValue())
+		assert.Len(t, m.ByType(tokConfigMap), 1)
+	}
+}
+
+// TestSimLiteOffTheSimulator: SimLite on a managed cloud is refused before anything
+// registers.
+func TestSimLiteOffTheSimulator(t *testing.T) {
+	t.Parallel()
+	args := baseArgs(cluster.AWS)
+	args.SimLite = true
+	m := newMocks()
+	err := m.Run(func(ctx *pulumi.Context) error {
+		_, err := cluster.New(ctx, "eu", args)
+		return err
+	})
+	require.Error(t, err)
+	assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+	assert.Contains(t, err.Error(), `SimLite is set, but Cloud is "aws": lite mode (no Kubernetes API) is the simulator's`)
+	assert.Empty(t, m.ByType(tokCluster), "nothing registers")
 }
 
 func TestSimClusterUsesAGivenProvider(t *testing.T) {
@@ -128,12 +187,14 @@ func TestSimClusterUsesAGivenProvider(t *testing.T) {
 	m := simMocks()
 	var c *cluster.Cluster
 	var p *fleetsim.Provider
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
+	args := baseArgs(cluster.Sim)
+	args.SimLite = true
+	err := m.Run(func(ctx *pulumi.Context) error {
 		var err error
 		if p, err = fleetsim.NewProvider(ctx, "sim-eu-1", nil); err != nil {
 			return err
 		}
-		c, err = cluster.New(ctx, "eu", baseArgs(cluster.Sim), pulumi.Providers(p))
+		c, err = cluster.New(ctx, "eu", args, pulumi.Providers(p))
 		return err
 	})
 	require.NoError(t, err)

@@ -101,7 +101,11 @@ type Args struct {
 	AuditLogWorkspace string
 	// SimLite runs a simulator cluster (Cloud Sim) without a Kubernetes API, the
 	// simulator's lite mode: the Cluster has no KubeProvider and nothing is deployed in
-	// it. Other clouds leave it false.
+	// it. It is the only input of the mode: New reads neither the environment
+	// (FLEETSIM_KUBE) nor the stack config (fleetsim:kube); stacks set it from their own
+	// fleetsim:kube. The simulator refuses SimLite for a cluster that has a control plane,
+	// instead of deleting what the stack deployed in it, and refuses false from a daemon
+	// started lite. Other clouds must leave it false.
 	SimLite bool
 	// MaxNodeProvisionTime is the cluster-autoscaler's --max-node-provision-time: how long
 	// it waits for a node group (a spot pool) before trying the next priority. It is one

@@ -51,7 +51,7 @@ type spec struct {
 	prod                 bool
 	maxNodeProvisionTime time.Duration
 	// api is Args.API with AllowedCIDRs parsed; allowed is empty only for an endpoint
-	// open to anywhere (AllowAnywhere, or not prod) or a private one.
+	// open to anywhere (AllowAnywhere, not prod, or the simulator) or a private one.
 	api        APIAccess
 	allowed    []netip.Prefix
 	secretsKey string
@@ -62,6 +62,8 @@ type spec struct {
 	cloudTags map[string]string
 	// kubeLabels are tags as Kubernetes labels, for in-cluster objects.
 	kubeLabels map[string]string
+	// simLite is Args.SimLite, checked by checkSimLite.
+	simLite bool
 }
 
 // IsProd reports whether tags mark a production environment (env=prod).
@@ -114,6 +116,7 @@ func resolve(name string, args *Args) (*spec, error) {
 	if knownCloud {
 		resolveNetwork(s, args.Network, &errs)
 	}
+	s.simLite = checkSimLite(args, &errs)
 
 	s.system = args.SystemPool
 	if s.system.InstanceType == "" {
@@ -348,17 +351,33 @@ func IsInvalidArgs(err error) bool {
 }
 
 // checkAPIAccess checks Args.API: every allowed range a CIDR, none open to anywhere
-// unless AllowAnywhere says so.
+// (0.0.0.0/0 or ::/0) unless AllowAnywhere says so, and a prod cluster's public endpoint
+// never open to anywhere, not even by an empty AllowedCIDRs, unless AllowAnywhere says so.
+//
+// The simulator (Cloud Sim) is exempt from the prod rule: its API servers listen on
+// loopback only (kube-apiserver --bind-address=127.0.0.1, package kubeplane), so no
+// network can reach them, and its prod stacks keep rolling out unchanged.
 func checkAPIAccess(s *spec, args *Args, errs *problems) {
-	for _, c := range args.API.AllowedCIDRs {
+	api := args.API
+	guarded := s.prod && args.Cloud != Sim && !api.AllowAnywhere
+	for _, c := range api.AllowedCIDRs {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
 			errs.add("API.AllowedCIDRs: %q is not a CIDR range such as \"203.0.113.0/24\"", c)
 			continue
 		}
-		if p.Bits() == 0 && !args.API.AllowAnywhere {
-			errs.add("API.AllowedCIDRs: %q opens the API endpoint to anywhere: set API.AllowAnywhere to mean it", c)
+		if p.Bits() == 0 && !api.AllowAnywhere {
+			if guarded && !api.Private {
+				errs.add("API.AllowedCIDRs: %q opens a prod cluster's (tag env=prod) public API endpoint to anywhere: "+
+					"list only the ranges that may reach it in API.AllowedCIDRs (or set API.Private), or set API.AllowAnywhere to mean it", c)
+			} else {
+				errs.add("API.AllowedCIDRs: %q opens the API endpoint to anywhere: set API.AllowAnywhere to mean it", c)
+			}
 		}
 		s.allowed = append(s.allowed, p.Masked())
+	}
+	if guarded && !api.Private && len(api.AllowedCIDRs) == 0 {
+		errs.add("API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere: " +
+			"list the ranges that may reach it in API.AllowedCIDRs (or set API.Private), or set API.AllowAnywhere to mean it")
 	}
 }

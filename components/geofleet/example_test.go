@@ -19,6 +19,8 @@ import (
 // configuration as Previous, so that the clusters already deployed keep their ranges;
 // here the GKE cluster is new.
 func ExampleNew() {
+	// A prod cluster's API endpoint is open only to the ranges its spec names.
+	office := cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
 	program := func(ctx *pulumi.Context) error {
 		fleet, err := geofleet.New(ctx, "prod", &geofleet.Args{
 			Environment:  "prod",
@@ -26,14 +28,14 @@ func ExampleNew() {
 			AddressSpace: "10.32.0.0/11",
 			Tags:         costtags.Tags{"team": "platform"},
 			Clusters: []geofleet.ClusterSpec{
-				{Cloud: cluster.AWS, Region: "us-east-1", SpotPools: []geofleet.SpotPoolSpec{{
+				{Cloud: cluster.AWS, Region: "us-east-1", API: office, SpotPools: []geofleet.SpotPoolSpec{{
 					Name:          "batch",
 					InstanceTypes: []string{"m6i.large", "m6a.large", "m5.large", "m7i.large"},
 					MinSize:       1,
 					MaxSize:       20,
 					Fallback:      spotpool.Fallback{ProvisionTimeout: 3 * time.Minute},
 				}}},
-				{Cloud: cluster.GCP, Region: "europe-west1", SpotPools: []geofleet.SpotPoolSpec{{
+				{Cloud: cluster.GCP, Region: "europe-west1", API: office, SpotPools: []geofleet.SpotPoolSpec{{
 					Name:          "batch",
 					InstanceTypes: []string{"n2-standard-4", "n2d-standard-4"},
 					MaxSize:       20,

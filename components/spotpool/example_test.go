@@ -32,6 +32,7 @@ func ExampleNew_aws() {
 			Region:               "eu-west-1",
 			Version:              "1.31",
 			MaxNodeProvisionTime: 4 * time.Minute, // how long spot may take before the fallback
+			API:                  cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}},
 			Tags:                 costtags.Tags{"team": "payments", "env": "prod"},
 		})
 		if err != nil {

@@ -41,14 +41,19 @@ var instanceTypes = map[cluster.Cloud][]string{
 	cluster.Sim:   {"sim.large", "sim.xlarge"},
 }
 
-// clusterArgs are valid args for a cluster on cloud with the given env tag.
+// clusterArgs are valid args for a cluster on cloud with the given env tag. A prod
+// cluster's API endpoint is allow-listed, as prod requires on the clouds.
 func clusterArgs(cloud cluster.Cloud, env string) *cluster.Args {
-	return &cluster.Args{
+	args := &cluster.Args{
 		Cloud:   cloud,
 		Region:  regions[cloud],
 		Version: "1.31",
 		Tags:    costtags.Tags{"team": "platform", "env": env, "cost-center": "cc-100"},
 	}
+	if cluster.IsProd(args.Tags) && cloud != cluster.Sim {
+		args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+	}
+	return args
 }
 
 // poolArgs are valid args for a spot pool on c.

@@ -25,6 +25,11 @@ func program(ctx *pulumi.Context) error {
 	env := getOr(cfg, "environment", "dev")
 	location := getOr(cfg, "location", "westeurope")
 	tags := costtags.Tags{"env": env, "team": "ledger", "cost-center": "CC-3100"}
+	// Who may reach the API endpoint: a prod cluster refuses one open to anywhere.
+	var apiCIDRs []string
+	if err := cfg.GetObject("apiAllowedCidrs", &apiCIDRs); err != nil {
+		return err
+	}
 
 	if _, err := costtags.New(ctx, "costs", &costtags.Args{Tags: tags}); err != nil {
 		return err
@@ -53,6 +58,7 @@ func program(ctx *pulumi.Context) error {
 		SystemPool: cluster.SystemPool{InstanceType: "Standard_D4s_v5", MinSize: 3, MaxSize: 6},
 		// How long the autoscaler waits for spot before it scales the fallback instead.
 		MaxNodeProvisionTime: 10 * time.Minute,
+		API:                  cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 		Tags:                 tags,
 	}, pulumi.Providers(provider))
 	if err != nil {

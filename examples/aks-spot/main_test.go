@@ -36,6 +36,8 @@ func TestProgram(t *testing.T) {
 		location     string
 		subscription string // empty: the Azure CLI's
 		tier         string
+		// api is the API server's authorized IP ranges; nil: none, open to anywhere.
+		api []string
 	}{
 		{name: "defaults", env: "dev", location: "westeurope", tier: "Free"},
 		{
@@ -44,11 +46,13 @@ func TestProgram(t *testing.T) {
 				"flotilla:environment":        "prod",
 				"flotilla:location":           "eastus2",
 				"azure-native:subscriptionId": "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+				"flotilla:apiAllowedCidrs":    `["203.0.113.0/24", "198.51.100.7/32"]`,
 			},
 			env:          "prod",
 			location:     "eastus2",
 			subscription: "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
 			tier:         "Standard",
+			api:          []string{"203.0.113.0/24", "198.51.100.7/32"},
 		},
 	}
 	for _, tt := range tests {
@@ -62,7 +66,7 @@ func TestProgram(t *testing.T) {
 			provider := providers[0]
 			assert.Equal(t, tt.location, provider.Input(t, "location").StringValue())
 			if tt.subscription == "" {
-				assert.NotContains(t, provider.Inputs, "subscriptionId")
+				assert.False(t, provider.Inputs.HasValue("subscriptionId"))
 			} else {
 				assert.Equal(t, tt.subscription, provider.Input(t, "subscriptionId").StringValue())
 			}
@@ -73,6 +77,11 @@ func TestProgram(t *testing.T) {
 			assert.Equal(t, tt.location, aks.Input(t, "location").StringValue())
 			assert.Equal(t, "1.31", aks.Input(t, "kubernetesVersion").StringValue())
 			assert.Equal(t, tt.tier, aks.Input(t, "sku", "tier").StringValue())
+			var authorized []string
+			if aks.Inputs.HasValue("apiServerAccessProfile") {
+				authorized = pulumitest.PropStrings(t, aks.Input(t, "apiServerAccessProfile", "authorizedIPRanges"))
+			}
+			assert.Equal(t, tt.api, authorized, "authorized IP ranges")
 			assert.Equal(t, "priority", aks.Input(t, "autoScalerProfile", "expander").StringValue())
 			assert.Equal(t, "10m", aks.Input(t, "autoScalerProfile", "maxNodeProvisionTime").StringValue())
 			assert.Equal(t, "10.64.0.0/16", aks.Input(t, "networkProfile", "podCidr").StringValue())
@@ -120,6 +129,17 @@ func TestProgram(t *testing.T) {
 			assert.Equal(t, -1, rank(priorities, scaleSet("system")), "the system pool is not a spot pool's")
 		})
 	}
+}
+
+// TestProgramRefusesAnOpenProdEndpoint: a prod stack without apiAllowedCidrs would open
+// its API endpoint to anywhere, and is refused before anything registers.
+func TestProgramRefusesAnOpenProdEndpoint(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.RunWithConfig(pulumitest.Stack, map[string]string{"flotilla:environment": "prod"}, program)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere")
+	assert.Empty(t, m.ByType(tokAKS))
 }
 
 // scaleSet is the name AKS gives an agent pool's scale set, which the autoscaler sees.

@@ -35,6 +35,11 @@ func program(ctx *pulumi.Context) error {
 	if err := cfg.GetObject("networks", &previous); err != nil {
 		return err
 	}
+	// Who may reach the API endpoints: a prod cluster refuses one open to anywhere.
+	var apiCIDRs []string
+	if err := cfg.GetObject("apiAllowedCidrs", &apiCIDRs); err != nil {
+		return err
+	}
 
 	// First, so that every resource registered after it carries the cost tags.
 	costs, err := costtags.New(ctx, "costs", &costtags.Args{Tags: tags})
@@ -42,7 +47,8 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 
-	// Four similar sizes per pool: a shortage of one type leaves the others to draw on.
+	// Four similar sizes per pool, a shortage of one type leaving the others to draw on; all
+	// of one vCPU count and memory, as the autoscaler builds a group's nodes from its first.
 	pools := []geofleet.SpotPoolSpec{
 		{
 			Name:          "general",
@@ -65,6 +71,7 @@ func program(ctx *pulumi.Context) error {
 			Region:     region,
 			SystemPool: cluster.SystemPool{InstanceType: "m6i.large"}, // 2-4 nodes, 3-6 in prod
 			SpotPools:  pools,
+			API:        cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 		})
 	}
 

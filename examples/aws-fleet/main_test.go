@@ -27,6 +27,8 @@ func TestProgram(t *testing.T) {
 		config  map[string]string
 		env     string
 		regions []string
+		// api is the EKS publicAccessCidrs; nil: unset, open to anywhere.
+		api []string
 		// kept are ranges from the "networks" config that must come through unchanged.
 		kept map[string]network
 	}{
@@ -41,9 +43,11 @@ func TestProgram(t *testing.T) {
 				"flotilla:environment":     "prod",
 				"flotilla:primaryRegion":   "us-west-2",
 				"flotilla:secondaryRegion": "eu-central-1",
+				"flotilla:apiAllowedCidrs": `["203.0.113.0/24", "198.51.100.7/32"]`,
 			},
 			env:     "prod",
 			regions: []string{"us-west-2", "eu-central-1"},
+			api:     []string{"203.0.113.0/24", "198.51.100.7/32"},
 		},
 		{
 			name: "previous plan is kept",
@@ -80,6 +84,11 @@ func TestProgram(t *testing.T) {
 				assert.Equal(t, region, regionOf[providerURN(eks.Provider)], "EKS cluster %s", name)
 				assert.Equal(t, "1.31", eks.Input(t, "version").StringValue())
 				assertTags(t, eks, wantTags)
+				if tt.api == nil {
+					assert.False(t, eks.Input(t, "vpcConfig").ObjectValue().HasValue("publicAccessCidrs"), "unset")
+				} else {
+					assert.Equal(t, tt.api, pulumitest.PropStrings(t, eks.Input(t, "vpcConfig", "publicAccessCidrs")))
+				}
 
 				vpc := m.MustGet(t, tokVPC, name+"-vpc")
 				assertTags(t, vpc, wantTags)
@@ -127,6 +136,17 @@ func TestProgram(t *testing.T) {
 			assert.Len(t, m.ByType(tokNodeGroup), len(tt.regions)*(1+2*2))
 		})
 	}
+}
+
+// TestProgramRefusesAnOpenProdEndpoint: a prod stack without apiAllowedCidrs would open
+// its API endpoint to anywhere, and is refused before anything registers.
+func TestProgramRefusesAnOpenProdEndpoint(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.RunWithConfig(pulumitest.Stack, map[string]string{"flotilla:environment": "prod"}, program)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere")
+	assert.Empty(t, m.ByType(tokEKS))
 }
 
 func TestProgramRejectsUnknownEnvironment(t *testing.T) {

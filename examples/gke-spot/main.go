@@ -23,6 +23,11 @@ func program(ctx *pulumi.Context) error {
 	env := getOr(cfg, "environment", "dev")
 	region := getOr(cfg, "region", "us-central1")
 	tags := costtags.Tags{"env": env, "team": "search", "cost-center": "CC-2040"}
+	// Who may reach the API endpoint: a prod cluster refuses one open to anywhere.
+	var apiCIDRs []string
+	if err := cfg.GetObject("apiAllowedCidrs", &apiCIDRs); err != nil {
+		return err
+	}
 
 	if _, err := costtags.New(ctx, "costs", &costtags.Args{Tags: tags}); err != nil {
 		return err
@@ -48,6 +53,7 @@ func program(ctx *pulumi.Context) error {
 			ServiceCIDR: "10.40.16.0/20", // ClusterIPs; cannot change without a new cluster
 		},
 		SystemPool: cluster.SystemPool{InstanceType: "e2-standard-4", MinSize: 3, MaxSize: 6},
+		API:        cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 		Tags:       tags,
 	}, pulumi.Providers(provider))
 	if err != nil {

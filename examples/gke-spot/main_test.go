@@ -31,18 +31,22 @@ func TestProgram(t *testing.T) {
 		env     string
 		region  string
 		project string // empty: the provider's own default
+		// api is the GKE master authorized networks; nil: none, open to anywhere.
+		api []string
 	}{
 		{name: "defaults", env: "dev", region: "us-central1"},
 		{
 			name: "prod in europe",
 			config: map[string]string{
-				"flotilla:environment": "prod",
-				"flotilla:region":      "europe-west4",
-				"gcp:project":          "acme-search-prod",
+				"flotilla:environment":     "prod",
+				"flotilla:region":          "europe-west4",
+				"gcp:project":              "acme-search-prod",
+				"flotilla:apiAllowedCidrs": `["203.0.113.0/24"]`,
 			},
 			env:     "prod",
 			region:  "europe-west4",
 			project: "acme-search-prod",
+			api:     []string{"203.0.113.0/24"},
 		},
 	}
 	for _, tt := range tests {
@@ -56,7 +60,7 @@ func TestProgram(t *testing.T) {
 			provider := providers[0]
 			assert.Equal(t, tt.region, provider.Input(t, "region").StringValue())
 			if tt.project == "" {
-				assert.NotContains(t, provider.Inputs, "project")
+				assert.False(t, provider.Inputs.HasValue("project"))
 			} else {
 				assert.Equal(t, tt.project, provider.Input(t, "project").StringValue())
 			}
@@ -68,6 +72,13 @@ func TestProgram(t *testing.T) {
 			assert.Equal(t, "1.31", gke.Input(t, "minMasterVersion").StringValue())
 			assert.Equal(t, tt.env == "prod", gke.Input(t, "deletionProtection").BoolValue(), "prod clusters are protected")
 			assert.Len(t, pulumitest.PropStrings(t, gke.Input(t, "nodeLocations")), 3)
+			var authorized []string
+			if gke.Inputs.HasValue("masterAuthorizedNetworksConfig") {
+				for _, b := range gke.Input(t, "masterAuthorizedNetworksConfig", "cidrBlocks").ArrayValue() {
+					authorized = append(authorized, pulumitest.Prop(t, b, "cidrBlock").StringValue())
+				}
+			}
+			assert.Equal(t, tt.api, authorized, "master authorized networks")
 			assertLabels(t, gke, wantLabels, "resourceLabels")
 
 			subnet := m.MustGet(t, tokSubnetwork, "search-nodes")
@@ -106,6 +117,17 @@ func TestProgram(t *testing.T) {
 			assert.Equal(t, kube.URN, providerURN(class.Provider), "the class is created in the new cluster")
 		})
 	}
+}
+
+// TestProgramRefusesAnOpenProdEndpoint: a prod stack without apiAllowedCidrs would open
+// its API endpoint to anywhere, and is refused before anything registers.
+func TestProgramRefusesAnOpenProdEndpoint(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.RunWithConfig(pulumitest.Stack, map[string]string{"flotilla:environment": "prod"}, program)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere")
+	assert.Empty(t, m.ByType(tokGKE))
 }
 
 // assertLabels checks that the label map at path in r's inputs carries every label in want.

@@ -36,6 +36,11 @@ func program(ctx *pulumi.Context) error {
 	if err := cfg.GetObject("networks", &previous); err != nil {
 		return err
 	}
+	// Who may reach the API endpoints: a prod cluster refuses one open to anywhere.
+	var apiCIDRs []string
+	if err := cfg.GetObject("apiAllowedCidrs", &apiCIDRs); err != nil {
+		return err
+	}
 
 	// First, so that every resource registered after it carries the cost tags.
 	if _, err := costtags.New(ctx, "costs", &costtags.Args{Tags: tags}); err != nil {
@@ -53,6 +58,7 @@ func program(ctx *pulumi.Context) error {
 			{
 				Cloud:  cluster.AWS,
 				Region: "us-east-1",
+				API:    cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 				SpotPools: []geofleet.SpotPoolSpec{{
 					Name:          "workers",
 					InstanceTypes: []string{"m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m7i.xlarge"},
@@ -63,6 +69,7 @@ func program(ctx *pulumi.Context) error {
 			{
 				Cloud:  cluster.GCP,
 				Region: "europe-west1",
+				API:    cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 				SpotPools: []geofleet.SpotPoolSpec{{
 					Name:          "workers",
 					InstanceTypes: []string{"n2-standard-4", "n2d-standard-4", "e2-standard-4", "c3-standard-4"},
@@ -73,6 +80,7 @@ func program(ctx *pulumi.Context) error {
 			{
 				Cloud:  cluster.Azure,
 				Region: "westeurope",
+				API:    cluster.APIAccess{AllowedCIDRs: apiCIDRs},
 				SpotPools: []geofleet.SpotPoolSpec{{
 					Name:          "workers",
 					InstanceTypes: []string{"Standard_D4s_v5", "Standard_D4as_v5", "Standard_D4s_v4", "Standard_D4ds_v5"},

@@ -43,6 +43,7 @@ func TestProgram(t *testing.T) {
 	}{
 		{name: "defaults", env: "dev"},
 		{name: "staging", config: map[string]string{"flotilla:environment": "staging"}, env: "staging"},
+		{name: "prod", config: map[string]string{"flotilla:environment": "prod", "flotilla:apiAllowedCidrs": `["203.0.113.0/24"]`}, env: "prod"},
 		{
 			name: "previous plan is kept",
 			config: map[string]string{
@@ -143,6 +144,18 @@ func TestProgram(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestProgramRefusesAnOpenProdEndpoint: a prod stack without apiAllowedCidrs would open
+// its clusters' API endpoints to anywhere, and is refused before any cluster registers.
+func TestProgramRefusesAnOpenProdEndpoint(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	err := m.RunWithConfig(pulumitest.Stack, map[string]string{"flotilla:environment": "prod"}, program)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `cluster "prod-aws-us-east-1": invalid args:
+  - API.AllowedCIDRs is empty, which leaves a prod cluster's (tag env=prod) public API endpoint open to anywhere`)
+	assert.Empty(t, m.ByType(cluster.TypeToken))
 }
 
 func TestProgramRejectsOverlappingPlan(t *testing.T) {

@@ -230,6 +230,29 @@ func (s *Sim) Crash(t testing.TB) {
 	s.spawn(t)
 }
 
+// Restart stops the daemon and starts a new one on the same home, in kube mode (real
+// control planes) or lite mode (FLEETSIM_KUBE=off), as a user who restarts the simulator
+// in the other mode does. The new daemon listens on a new address: stacks created before
+// must be re-created with Stack to reach it, and get fleetsim:kube set to the new mode.
+func (s *Sim) Restart(t testing.TB, kube bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, s.Client.Shutdown(ctx))
+	select {
+	case <-s.exited:
+	case <-ctx.Done():
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.env = withoutKeys(s.env, "FLEETSIM_KUBE")
+	if !kube {
+		s.env = append(s.env, "FLEETSIM_KUBE=off")
+	}
+	s.Kube = kube
+	s.spawn(t)
+}
+
 // purge deletes every node pool, then every cluster, left in the simulated cloud.
 func (s *Sim) purge(ctx context.Context) error {
 	if _, err := s.Client.ClearFaults(ctx, cloud.FaultFilter{}); err != nil {

@@ -29,7 +29,7 @@ func TestComponentsOnTheSim(t *testing.T) {
 	var kubeProvider bool
 	stack := simtest.Stack(t, sim, "components", func(ctx *pulumi.Context) error {
 		c, err := cluster.New(ctx, "comp-east", &cluster.Args{
-			Cloud: cluster.Sim, Region: "sim-east-1", Version: version,
+			Cloud: cluster.Sim, Region: "sim-east-1", Version: version, SimLite: !sim.Kube,
 			Tags: costtags.Tags{"env": "dev", "team": "platform", "cost-center": "CC-7"},
 		})
 		if err != nil {

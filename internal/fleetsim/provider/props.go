@@ -19,6 +19,7 @@ const (
 	kStringMap
 	kInt
 	kTaints
+	kBool
 )
 
 // absent says what a missing optional input means.
@@ -47,6 +48,7 @@ var clusterProps = []prop{
 	{name: "podCidr", kind: kString, replace: true, doc: "The pods' address range."},
 	{name: "serviceCidr", kind: kString, replace: true, doc: "The services' address range."},
 	{name: "tags", kind: kStringMap, doc: "Cost-allocation tags."},
+	{name: "kube", kind: kBool, absent: absentIgnore, doc: "Whether the program builds on the cluster's Kubernetes API: true asks for a control plane (the simulator's kube mode), false runs the cluster lite (stack config fleetsim:kube \"off\"). Unset leaves it to the daemon's mode. A program that turns a cluster with a control plane lite is refused, because it would delete everything in the cluster."},
 }
 
 var poolProps = []prop{
@@ -96,6 +98,11 @@ func decode(p prop, v resource.PropertyValue) (any, error) {
 			return nil, fmt.Errorf("must be a string")
 		}
 		return v.StringValue(), nil
+	case kBool:
+		if !v.IsBool() {
+			return nil, fmt.Errorf("must be true or false")
+		}
+		return v.BoolValue(), nil
 	case kInt:
 		if !v.IsNumber() {
 			return nil, fmt.Errorf("must be a whole number")
@@ -176,6 +183,8 @@ func encode(v any) resource.PropertyValue {
 		return resource.NewNullProperty()
 	case string:
 		return resource.NewStringProperty(x)
+	case bool:
+		return resource.NewBoolProperty(x)
 	case int:
 		return resource.NewNumberProperty(float64(x))
 	case float64:
@@ -213,6 +222,10 @@ func equal(p prop, a, b any) bool {
 		s1, _ := a.(string)
 		s2, _ := b.(string)
 		return s1 == s2
+	case kBool:
+		b1, ok1 := a.(bool)
+		b2, ok2 := b.(bool)
+		return ok1 == ok2 && b1 == b2
 	case kInt:
 		i1, ok1 := a.(int)
 		i2, ok2 := b.(int)
@@ -279,6 +292,14 @@ func (in inputs) strMap(name string) map[string]string {
 		return nil
 	}
 	return m
+}
+
+// boolPtr is a known boolean, or nil when it is unset or unknown.
+func (in inputs) boolPtr(name string) *bool {
+	if b, ok := in.values[name].(bool); ok {
+		return &b
+	}
+	return nil
 }
 
 func (in inputs) intPtr(name string) *int {

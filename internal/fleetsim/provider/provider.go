@@ -55,8 +55,11 @@ type Provider struct {
 	mu     sync.Mutex
 	opts   client.Options
 	client *client.Client
-	ctx    context.Context // cancelled by Cancel
-	cancel context.CancelFunc
+	// health is the daemon's description, once asked (daemonHealth).
+	health      cloud.Health
+	healthKnown bool
+	ctx         context.Context // cancelled by Cancel
+	cancel      context.CancelFunc
 }
 
 // New returns a provider that reaches the daemon with a client made from opts, which
@@ -149,7 +152,7 @@ func (p *Provider) Configure(_ context.Context, req *pulumirpc.ConfigureRequest)
 	if home := get("home"); home != "" {
 		p.opts.Home = home
 	}
-	p.client = nil
+	p.client, p.healthKnown = nil, false
 	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, SupportsPreview: true}, nil
 }
 
@@ -351,7 +354,12 @@ func poolSpec(in inputs) cloud.NodePoolSpec {
 // Diff compares the program's inputs with the resource's last known state (its outputs,
 // which a refresh brings up to date with out-of-band changes). Region, zones, address
 // ranges, capacity type and instance types replace; everything else updates in place.
-func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+//
+// A cluster's kube input is the program's mode, not the cluster's: Diff refuses a lite
+// program over a cluster with a control plane (refuseLite) and a program that asks for
+// a control plane from a lite daemon, and reports an update when a lite cluster gains
+// the control plane its program now asks for, so that its outputs are read again.
+func (p *Provider) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
 	t, err := typeOf(req.GetUrn())
 	if err != nil {
 		return nil, err
@@ -368,7 +376,20 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	oldIn, _ := decodeInputs(props, pick(props, olds))
 	newIn, _ := decodeInputs(props, news)
 	resp := &pulumirpc.DiffResponse{DetailedDiff: map[string]*pulumirpc.PropertyDiff{}, HasDetailedDiff: true}
+	if t == ClusterType {
+		gains, err := p.diffKube(ctx, req, olds, newIn)
+		if err != nil {
+			return nil, err
+		}
+		if gains {
+			resp.Diffs = append(resp.Diffs, "kube")
+			resp.DetailedDiff["kube"] = &pulumirpc.PropertyDiff{Kind: pulumirpc.PropertyDiff_UPDATE, InputDiff: true}
+		}
+	}
 	for _, pr := range props {
+		if pr.name == "kube" {
+			continue // diffKube
+		}
 		changed := false
 		switch {
 		case newIn.unknown[pr.name]:
@@ -407,6 +428,34 @@ func (p *Provider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	return resp, nil
 }
 
+// diffKube judges a cluster's kube input against its state; see Diff. It reports
+// whether the update gives the cluster its control plane.
+func (p *Provider) diffKube(ctx context.Context, req *pulumirpc.DiffRequest, olds resource.PropertyMap, newIn inputs) (bool, error) {
+	kube := newIn.boolPtr("kube")
+	if kube == nil {
+		return false, nil // no opinion: the daemon's mode decides, as before the input
+	}
+	oldInputs, err := plugin.UnmarshalProperties(req.GetOldInputs(), plain)
+	if err != nil {
+		return false, err
+	}
+	name := nameOf(req.GetUrn())
+	if err := refuseLite(name, olds, oldInputs, newIn); err != nil {
+		return false, err
+	}
+	if !*kube {
+		return false, nil
+	}
+	c, err := p.cloud()
+	if err != nil {
+		return false, err
+	}
+	if err := p.refuseLiteDaemon(ctx, c, name, newIn); err != nil {
+		return false, err
+	}
+	return gainsPlane(olds, newIn), nil
+}
+
 // pick keeps the input properties of a map of outputs.
 func pick(props []prop, m resource.PropertyMap) resource.PropertyMap {
 	out := resource.PropertyMap{}
@@ -433,6 +482,16 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	c, err := p.cloud()
 	if err != nil {
 		return nil, err
+	}
+	if t == ClusterType {
+		in, err := plugin.UnmarshalProperties(req.GetProperties(), plain)
+		if err != nil {
+			return nil, err
+		}
+		checked, _ := decodeInputs(clusterProps, in)
+		if err := p.refuseLiteDaemon(ctx, c, nameOf(req.GetUrn()), checked); err != nil {
+			return nil, err
+		}
 	}
 	if req.GetPreview() {
 		props, err := previewOutputs(t, nil, req.GetProperties())
@@ -525,6 +584,10 @@ func (p *Provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulum
 			}
 		}
 	}
+	// The mode is the program's, not the cloud's: a refresh keeps it.
+	if v, ok := oldInputs["kube"]; ok && t == ClusterType {
+		ins["kube"] = v
+	}
 	props, err := plugin.MarshalProperties(outs, output)
 	if err != nil {
 		return nil, err
@@ -549,6 +612,10 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	}
 	if req.GetPreview() {
 		props, err := previewOutputs(t, req.GetOlds(), req.GetNews())
+		if err != nil || t != ClusterType {
+			return &pulumirpc.UpdateResponse{Properties: props}, err
+		}
+		props, err = previewPlane(req.GetOlds(), req.GetNews(), props)
 		return &pulumirpc.UpdateResponse{Properties: props}, err
 	}
 	in, err := p.inputs(t, req.GetNews())
@@ -566,6 +633,11 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		cl, err := c.UpdateCluster(ctx, req.GetId(), spec)
 		if err != nil {
 			return nil, err
+		}
+		if kube := in.boolPtr("kube"); kube != nil && *kube {
+			if cl, err = waitPlane(ctx, c, cl); err != nil {
+				return nil, err
+			}
 		}
 		outs = clusterOutputs(cl)
 	} else {
@@ -632,6 +704,33 @@ func previewOutputs(t string, olds, news *structpb.Struct) (*structpb.Struct, er
 	}
 	for k, v := range in {
 		out[k] = v
+	}
+	return plugin.MarshalProperties(out, opts)
+}
+
+// previewPlane marks unknown, in the preview of a cluster's update, the outputs that
+// change when a lite cluster gains its control plane (gainsPlane), so that what is built
+// from its kubeconfig waits for the new one.
+func previewPlane(olds, news, props *structpb.Struct) (*structpb.Struct, error) {
+	o, err := plugin.UnmarshalProperties(olds, plain)
+	if err != nil {
+		return nil, err
+	}
+	n, err := plugin.UnmarshalProperties(news, plain)
+	if err != nil {
+		return nil, err
+	}
+	newIn, _ := decodeInputs(clusterProps, n)
+	if !gainsPlane(o, newIn) {
+		return props, nil
+	}
+	opts := plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, SkipNulls: true}
+	out, err := plugin.UnmarshalProperties(props, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []resource.PropertyKey{"endpoint", "kubeconfig", "kubeVersion"} {
+		out[k] = resource.MakeComputed(resource.NewStringProperty(""))
 	}
 	return plugin.MarshalProperties(out, opts)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/flotilla-io/flotilla/internal/fleetsim/cloud"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/daemon"
 	"github.com/flotilla-io/flotilla/internal/fleetsim/provider"
+	"github.com/flotilla-io/flotilla/internal/fleetsim/simapi"
 )
 
 func urn(typ, name string) string {
@@ -304,4 +305,212 @@ func with(m map[string]any, k string, v any) map[string]any {
 	}
 	out[k] = v
 	return out
+}
+
+// planes is a Kube whose control planes start at once, for a daemon in kube mode
+// without the control-plane binaries.
+type planes struct{}
+
+func (planes) EnsurePlane(_ context.Context, id string) (simapi.Plane, error) {
+	return simapi.Plane{Endpoint: "https://127.0.0.1:6443", Kubeconfig: "apiVersion: v1\nkind: Config\n# " + id, BinaryVersion: "v1.31.4"}, nil
+}
+func (planes) SyncNodes(context.Context, string, []simapi.Node) error { return nil }
+func (planes) DeletePlane(context.Context, string) error              { return nil }
+
+// startDaemon serves a daemon with kube running its control planes (nil: lite mode)
+// and returns a provider configured to reach it.
+func startDaemon(t *testing.T, kube simapi.Kube) *provider.Provider {
+	t.Helper()
+	p, _ := startDaemonOn(t, t.TempDir(), kube)
+	return p
+}
+
+// startDaemonOn serves a daemon on home and returns a provider configured to reach it,
+// and a func that stops the daemon.
+func startDaemonOn(t *testing.T, home string, kube simapi.Kube) (*provider.Provider, func()) {
+	t.Helper()
+	d, err := daemon.New(daemon.Options{
+		Home: home, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Kube: kube,
+		Durations: cloud.Durations{ClusterCreate: 20 * time.Millisecond, ClusterUpgrade: 20 * time.Millisecond, ClusterDelete: 10 * time.Millisecond, PoolCreate: 10 * time.Millisecond, PoolDelete: 10 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.Serve(ctx) }()
+	stop := func() { d.Shutdown(); <-done; cancel() }
+	t.Cleanup(func() { cancel(); <-done })
+	p := provider.New(client.Options{})
+	_, err = p.Configure(ctx, &pulumirpc.ConfigureRequest{Args: props(t, map[string]any{"addr": d.Addr()})})
+	require.NoError(t, err)
+	return p, stop
+}
+
+// clusterStates are a cluster's inputs and its outputs with and without a control plane
+// (kubeVersion set by the daemon in kube mode, empty in lite mode).
+func clusterStates() (inputs, kubeState, liteState map[string]any) {
+	inputs = map[string]any{
+		"name": "dev", "region": "sim-east-1", "zones": []any{"sim-east-1a"}, "version": "1.31",
+		"vpcCidr": "10.0.0.0/16", "podCidr": "10.244.0.0/16", "serviceCidr": "172.20.0.0/16", "tags": map[string]any{},
+	}
+	kubeState = with(with(with(inputs, "endpoint", "https://127.0.0.1:40001"), "kubeVersion", "v1.31.4"), "status", "ACTIVE")
+	liteState = with(with(with(inputs, "endpoint", "https://dev.sim-east-1.fleetsim.invalid"), "kubeVersion", ""), "status", "ACTIVE")
+	return inputs, kubeState, liteState
+}
+
+// TestDiffRefusesTurningAClusterLite: a lite program (kube false) over a cluster that has
+// a control plane is refused by Diff, which the engine calls before it registers the
+// cluster, so that the in-cluster resources the lite program no longer registers are
+// never deleted. The state says so by its kubeVersion (states from before the kube
+// input too) or by its last kube input (a state refreshed while the daemon ran lite).
+// Keeping a mode, or saying none, is no change.
+func TestDiffRefusesTurningAClusterLite(t *testing.T) {
+	t.Parallel()
+	p := provider.New(client.Options{}) // no daemon: none of these asks for a control plane
+	in, kubeState, liteState := clusterStates()
+	lite := with(in, "kube", false)
+	tests := []struct {
+		name              string
+		olds, oldIn, news map[string]any
+		refused           bool
+	}{
+		{"kube state from before the input, lite program", kubeState, in, lite, true},
+		{"kube state, lite program", kubeState, with(in, "kube", true), lite, true},
+		{"refreshed under a lite daemon, lite program", liteState, with(in, "kube", true), lite, true},
+		{"lite state, lite program", liteState, lite, lite, false},
+		{"lite state from before the input, lite program", liteState, in, lite, false},
+		{"kube state, no mode said", kubeState, in, in, false},
+		{"lite state, no mode said", liteState, lite, in, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := p.Diff(context.Background(), &pulumirpc.DiffRequest{
+				Urn: urn(provider.ClusterType, "dev-cluster"), Id: "id",
+				Olds: props(t, tt.olds), OldInputs: props(t, tt.oldIn), News: props(t, tt.news),
+			})
+			if !tt.refused {
+				require.NoError(t, err)
+				assert.Empty(t, resp.GetDiffs(), "the mode is no change of the cluster")
+				return
+			}
+			require.Error(t, err)
+			msg := err.Error()
+			assert.Contains(t, msg, `cluster "dev-cluster" has a Kubernetes control plane, but the program now runs it lite (stack config fleetsim:kube is "off")`)
+			assert.Contains(t, msg, "would delete every resource the stack deployed in the cluster (namespaces, RBAC, resource quotas, network policies")
+			assert.Contains(t, msg, "`pulumi config rm fleetsim:kube`")
+			assert.Contains(t, msg, "destroy it first")
+		})
+	}
+}
+
+// TestDiffLetsALiteClusterGainItsControlPlane: a kube-mode program over a cluster created
+// lite is no refusal. With a daemon in kube mode, the cluster is updated, so that its
+// endpoint and kubeconfig are read again once its control plane runs; a preview sees
+// them unknown.
+func TestDiffLetsALiteClusterGainItsControlPlane(t *testing.T) {
+	t.Parallel()
+	p := startDaemon(t, planes{})
+	in, kubeState, liteState := clusterStates()
+	kube := with(in, "kube", true)
+	for _, tt := range []struct {
+		name        string
+		olds, oldIn map[string]any
+		diffs       []string
+	}{
+		{"lite state, kube program", liteState, with(in, "kube", false), []string{"kube"}},
+		{"lite state from before the input, kube program", liteState, in, []string{"kube"}},
+		{"kube state, kube program", kubeState, kube, nil},
+		{"kube state from before the input, kube program", kubeState, in, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := p.Diff(context.Background(), &pulumirpc.DiffRequest{
+				Urn: urn(provider.ClusterType, "dev-cluster"), Id: "id",
+				Olds: props(t, tt.olds), OldInputs: props(t, tt.oldIn), News: props(t, kube),
+			})
+			require.NoError(t, err)
+			assert.Equal(t, tt.diffs, resp.GetDiffs())
+			assert.Empty(t, resp.GetReplaces(), "the cluster is never replaced for its mode")
+			if tt.diffs != nil {
+				assert.Equal(t, pulumirpc.PropertyDiff_UPDATE, resp.GetDetailedDiff()["kube"].GetKind())
+			}
+		})
+	}
+
+	prev, err := p.Update(context.Background(), &pulumirpc.UpdateRequest{
+		Urn: urn(provider.ClusterType, "dev-cluster"), Id: "id", Preview: true,
+		Olds: props(t, liteState), News: props(t, kube),
+	})
+	require.NoError(t, err)
+	outs := unprops(t, prev.GetProperties())
+	for _, k := range []resource.PropertyKey{"endpoint", "kubeconfig", "kubeVersion"} {
+		assert.True(t, outs[k].IsComputed(), "%s is unknown until the control plane runs", k)
+	}
+	assert.Equal(t, "1.31", outs["version"].StringValue())
+}
+
+// TestLiteDaemonRefusesAControlPlane: a program that asks for a control plane (kube
+// true) from a daemon started with FLEETSIM_KUBE=off is refused, naming both settings,
+// for a new cluster (also in preview) and for an existing one; lite programs go on.
+func TestLiteDaemonRefusesAControlPlane(t *testing.T) {
+	t.Parallel()
+	p := startDaemon(t, nil)
+	ctx := context.Background()
+	in, _, liteState := clusterStates()
+	kube := with(in, "kube", true)
+	cu := urn(provider.ClusterType, "dev-cluster")
+	wants := []string{
+		`cluster "dev-cluster" asks for a Kubernetes control plane (stack config fleetsim:kube is not "off")`,
+		"runs lite: it was started with FLEETSIM_KUBE=off",
+		"`pulumi config set fleetsim:kube off`",
+	}
+
+	_, err := p.Diff(ctx, &pulumirpc.DiffRequest{Urn: cu, Id: "id", Olds: props(t, liteState), OldInputs: props(t, in), News: props(t, kube)})
+	require.Error(t, err)
+	for _, w := range wants {
+		assert.Contains(t, err.Error(), w)
+	}
+	for _, preview := range []bool{true, false} {
+		_, err = p.Create(ctx, &pulumirpc.CreateRequest{Urn: cu, Properties: props(t, kube), Preview: preview})
+		require.Error(t, err, "preview %v", preview)
+		for _, w := range wants {
+			assert.Contains(t, err.Error(), w)
+		}
+	}
+
+	created, err := p.Create(ctx, &pulumirpc.CreateRequest{Urn: cu, Properties: props(t, with(in, "kube", false))})
+	require.NoError(t, err)
+	assert.Empty(t, unprops(t, created.GetProperties())["kubeVersion"].StringValue())
+	_, err = p.Delete(ctx, &pulumirpc.DeleteRequest{Urn: cu, Id: created.GetId()})
+	require.NoError(t, err)
+}
+
+// TestUpdateGivesALiteClusterItsControlPlane: a cluster created by a lite daemon gets its
+// control plane when the daemon is started again in kube mode on the same home; the
+// update a kube-mode program then makes returns the plane's endpoint, kubeconfig and
+// version, for what the program builds on them.
+func TestUpdateGivesALiteClusterItsControlPlane(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	ctx := context.Background()
+	in, _, _ := clusterStates()
+	cu := urn(provider.ClusterType, "dev-cluster")
+	lite, stop := startDaemonOn(t, home, nil)
+	created, err := lite.Create(ctx, &pulumirpc.CreateRequest{Urn: cu, Properties: props(t, with(in, "kube", false))})
+	require.NoError(t, err)
+	require.Empty(t, unprops(t, created.GetProperties())["kubeVersion"].StringValue())
+	stop()
+
+	p, _ := startDaemonOn(t, home, planes{})
+	kube := with(in, "kube", true)
+	diff, err := p.Diff(ctx, &pulumirpc.DiffRequest{Urn: cu, Id: created.GetId(), Olds: created.GetProperties(), OldInputs: props(t, with(in, "kube", false)), News: props(t, kube)})
+	require.NoError(t, err)
+	require.Equal(t, []string{"kube"}, diff.GetDiffs())
+	up, err := p.Update(ctx, &pulumirpc.UpdateRequest{Urn: cu, Id: created.GetId(), Olds: created.GetProperties(), News: props(t, kube)})
+	require.NoError(t, err)
+	outs := unprops(t, up.GetProperties())
+	assert.Equal(t, "v1.31.4", outs["kubeVersion"].StringValue())
+	assert.Equal(t, "https://127.0.0.1:6443", outs["endpoint"].StringValue())
+	_, err = p.Delete(ctx, &pulumirpc.DeleteRequest{Urn: cu, Id: created.GetId()})
+	require.NoError(t, err)
 }

@@ -14,6 +14,8 @@ func typeSpec(k kind) map[string]any {
 		return map[string]any{"type": "string"}
 	case kInt:
 		return map[string]any{"type": "integer"}
+	case kBool:
+		return map[string]any{"type": "boolean"}
 	case kStringList:
 		return map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	case kStringMap:

@@ -20,7 +20,7 @@ type Cluster struct {
 	ServiceCidr pulumi.StringOutput      `pulumi:"serviceCidr"`
 	Tags        pulumi.StringMapOutput   `pulumi:"tags"`
 	// Endpoint and Kubeconfig reach the cluster's local control plane; in lite mode
-	// (FLEETSIM_KUBE=off) they are placeholders that reach nothing.
+	// (a daemon started with FLEETSIM_KUBE=off) they are placeholders that reach nothing.
 	Endpoint   pulumi.StringOutput `pulumi:"endpoint"`
 	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"` // a secret
 	// KubeVersion is the control-plane binary's version, empty in lite mode.
@@ -45,6 +45,12 @@ type ClusterArgs struct {
 	ServiceCidr pulumi.StringPtrInput
 	// Tags are cost-allocation tags.
 	Tags pulumi.StringMapInput
+	// Kube is the program's mode for the cluster: true when it builds on the cluster's
+	// Kubernetes API (kube mode), false when it runs the cluster lite. The plugin refuses
+	// false for a cluster that has a control plane, which would delete everything the
+	// stack deployed in it, and true from a daemon started lite (FLEETSIM_KUBE=off).
+	// Nil leaves the mode to the daemon.
+	Kube pulumi.BoolPtrInput
 }
 
 type clusterArgs struct {
@@ -56,6 +62,7 @@ type clusterArgs struct {
 	PodCidr     *string           `pulumi:"podCidr"`
 	ServiceCidr *string           `pulumi:"serviceCidr"`
 	Tags        map[string]string `pulumi:"tags"`
+	Kube        *bool             `pulumi:"kube"`
 }
 
 // ElementType returns the type the arguments resolve to.

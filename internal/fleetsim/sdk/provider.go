@@ -1,7 +1,6 @@
 package fleetsim
 
 import (
-	"os"
 	"reflect"
 	"strings"
 
@@ -57,16 +56,18 @@ func NewProvider(ctx *pulumi.Context, name string, args *ProviderArgs, opts ...p
 	return &r, nil
 }
 
-// KubeMode reports whether the simulated clusters of this program have a Kubernetes API
-// (kube mode, the default) or not (lite mode). It reads the stack configuration key
-// fleetsim:kube, then the environment variable FLEETSIM_KUBE; "off" means lite mode.
-// The program decides from it whether to build Kubernetes providers, because a
-// cluster's kubeconfig is only known after it is created.
+// KubeSetting is the stack configuration key that says a stack's simulator mode.
+const KubeSetting = "fleetsim:kube"
+
+// KubeMode reports whether the stack's simulated clusters have a Kubernetes API (kube
+// mode, the default) or not (lite mode), from the stack's own configuration key
+// fleetsim:kube only: "off", "false", "0" or "lite" mean lite mode. The environment,
+// FLEETSIM_KUBE included, plays no part, so that a rollout run from another shell
+// plans the same stack. A program reads it once and says the mode explicitly
+// (cluster.Args.SimLite, ClusterArgs.Kube), because a cluster's kubeconfig is only
+// known after it is created.
 func KubeMode(ctx *pulumi.Context) bool {
-	v, ok := ctx.GetConfig("fleetsim:kube")
-	if !ok {
-		v, ok = os.LookupEnv("FLEETSIM_KUBE")
-	}
+	v, ok := ctx.GetConfig(KubeSetting)
 	if !ok {
 		return true
 	}

@@ -41,7 +41,7 @@ func TestInputsAreWhatTheProviderReads(t *testing.T) {
 			Name: pulumi.String("dev-east"), Region: pulumi.String("sim-east-1"),
 			Zones: pulumi.StringArray{pulumi.String("sim-east-1a")}, Version: pulumi.String("1.31"),
 			VpcCidr: pulumi.String("10.0.0.0/16"), PodCidr: pulumi.String("10.244.0.0/16"), ServiceCidr: pulumi.String("172.20.0.0/16"),
-			Tags: pulumi.StringMap{"team": pulumi.String("a")},
+			Tags: pulumi.StringMap{"team": pulumi.String("a")}, Kube: pulumi.Bool(true),
 		})
 		if err != nil {
 			return err
@@ -92,14 +92,19 @@ func TestRequiredArguments(t *testing.T) {
 	assert.ErrorContains(t, err, "required argument 'InstanceTypes'")
 }
 
+// TestKubeMode: the mode is the stack's config fleetsim:kube alone; FLEETSIM_KUBE in the
+// program's environment changes nothing.
 func TestKubeMode(t *testing.T) {
-	t.Parallel()
+	t.Setenv("FLEETSIM_KUBE", "off")
 	tests := []struct {
 		config map[string]string
 		want   bool
 	}{
 		{map[string]string{"fleetsim:kube": "off"}, false},
+		{map[string]string{"fleetsim:kube": "lite"}, false},
+		{map[string]string{"fleetsim:kube": "false"}, false},
 		{map[string]string{"fleetsim:kube": "on"}, true},
+		{map[string]string{}, true},
 	}
 	for _, tt := range tests {
 		var got bool
