@@ -233,6 +233,10 @@ func (azureBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 		return err
 	}
 
+	if err := sendControlPlaneLogs(ctx, s, rg, aks, tags, opts...); err != nil {
+		return err
+	}
+
 	admin, err := grantDeployerClusterAdmin(ctx, s.name+"-deployer-cluster-admin", client, aks, opts...)
 	if err != nil {
 		return err
@@ -434,7 +438,14 @@ var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f
 // which are GUIDs (a group's display name is not its object id).
 func checkAzure(s *spec, errs *problems) {
 	if s.cloud != Azure {
+		if s.auditLogWorkspace != "" {
+			errs.add("AuditLogWorkspace %q is the Log Analytics workspace of an AKS cluster's logs; %s clusters have none", s.auditLogWorkspace, s.cloud)
+		}
 		return // a fleet gives every cluster the same Auth; only AKS reads the Entra fields
+	}
+	if w := s.auditLogWorkspace; w != "" && !workspaceIDPattern.MatchString(w) {
+		errs.add("AuditLogWorkspace %q is not a Log Analytics workspace's resource ID: "+
+			"/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>", w)
 	}
 	a := s.auth
 	if a.EntraTenantID != "" && !objectIDPattern.MatchString(a.EntraTenantID) {
@@ -490,4 +501,74 @@ func aadProfile(s *spec, client clientConfig) (*containerservice.ManagedClusterA
 		p.AdminGroupObjectIDs = ids
 	}
 	return p, nil
+}
+
+// The Azure resources of the control plane's logs, registered by their tokens with the
+// properties of the operationalinsights module's WorkspaceArgs and the insights module's
+// DiagnosticSettingArgs, so that the cluster needs no SDK module for them.
+const (
+	workspaceToken         = "azure-native:operationalinsights:Workspace"
+	diagnosticSettingToken = "azure-native:insights:DiagnosticSetting"
+)
+
+// aksControlPlaneLogs are the AKS resource log categories sent to the workspace: the API
+// server, the audit log without get and list requests (kube-audit-admin, which keeps every
+// change at a fraction of kube-audit's volume), the controller manager, the scheduler, the
+// cluster-autoscaler and guard, the Entra ID and Azure RBAC webhook
+// (https://learn.microsoft.com/azure/aks/monitor-aks-reference#resource-logs).
+var aksControlPlaneLogs = []string{
+	"kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard",
+}
+
+// auditLogRetentionDays is how long a workspace the cluster creates keeps its logs: the 30
+// days the pay-as-you-go plan (PerGB2018) retains at no charge
+// (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
+const auditLogRetentionDays = 30
+
+// workspaceIDPattern is a Log Analytics workspace's resource ID. ARM IDs are
+// case-insensitive; a resource group is 1 to 90 of letters, digits, -_.() not ending in a
+// period, and a workspace 4 to 63 letters, digits and hyphens that starts and ends with a
+// letter or digit (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules).
+var workspaceIDPattern = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}` +
+	`/resourceGroups/[-\w.()]{0,89}[-\w()]/providers/Microsoft\.OperationalInsights/workspaces/[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$`)
+
+type azureResource struct{ pulumi.CustomResourceState }
+
+// sendControlPlaneLogs turns on the control plane's and audit logs, which AKS keeps
+// nowhere by default: a diagnostic setting on the cluster sends them to AuditLogWorkspace,
+// or to a workspace the cluster creates in its resource group, into resource-specific
+// tables (https://learn.microsoft.com/azure/aks/monitor-aks#aks-control-planeresource-logs).
+func sendControlPlaneLogs(ctx *pulumi.Context, s *spec, rg *resources.ResourceGroup, aks *containerservice.ManagedCluster, tags pulumi.StringMap, opts ...pulumi.ResourceOption) error {
+	var workspace pulumi.StringInput = pulumi.String(s.auditLogWorkspace)
+	if s.auditLogWorkspace == "" {
+		wsOpts := slices.Clone(opts)
+		if s.prod {
+			wsOpts = append(wsOpts, pulumi.Protect(true)) // a prod cluster's audit trail
+		}
+		var ws azureResource
+		if err := ctx.RegisterResource(workspaceToken, s.name+"-logs", pulumi.Map{
+			"resourceGroupName": rg.Name,
+			"location":          pulumi.String(s.region),
+			"sku":               pulumi.Map{"name": pulumi.String("PerGB2018")},
+			"retentionInDays":   pulumi.Int(auditLogRetentionDays),
+			"tags":              tags,
+		}, &ws, wsOpts...); err != nil {
+			return fmt.Errorf("log analytics workspace: %w", err)
+		}
+		workspace = ws.ID().ToStringOutput()
+	}
+	logs := make(pulumi.Array, len(aksControlPlaneLogs))
+	for i, c := range aksControlPlaneLogs {
+		logs[i] = pulumi.Map{"category": pulumi.String(c), "enabled": pulumi.Bool(true)}
+	}
+	var ds azureResource
+	if err := ctx.RegisterResource(diagnosticSettingToken, s.name+"-control-plane-logs", pulumi.Map{
+		"resourceUri":                 aks.ID(),
+		"workspaceId":                 workspace,
+		"logAnalyticsDestinationType": pulumi.String("Dedicated"),
+		"logs":                        logs,
+	}, &ds, opts...); err != nil {
+		return fmt.Errorf("control-plane logs: %w", err)
+	}
+	return nil
 }

@@ -665,3 +665,124 @@ func TestAzureKubeloginModes(t *testing.T) {
 		})
 	}
 }
+
+// TestAzureControlPlaneLogs: a diagnostic setting sends the control plane's and audit logs
+// (https://learn.microsoft.com/azure/aks/monitor-aks-reference#resource-logs) to
+// AuditLogWorkspace, or to a workspace the cluster creates (30 days, protected in prod).
+func TestAzureControlPlaneLogs(t *testing.T) {
+	t.Parallel()
+	const given = "/subscriptions/" + azSubscription + "/resourceGroups/platform-logs/providers/Microsoft.OperationalInsights/workspaces/fleet-audit"
+	tests := []struct {
+		name      string
+		env       string
+		workspace string
+		protected bool
+	}{
+		{name: "staging creates its workspace", env: "staging"},
+		{name: "prod creates a protected workspace", env: "prod", protected: true},
+		{name: "prod sends to the given workspace", env: "prod", workspace: given},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs(cluster.Azure)
+			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
+			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args.AuditLogWorkspace = tt.workspace
+			m, _ := runAzure(t, args)
+			wantTags, err := costtags.ForAzure(args.Tags)
+			require.NoError(t, err)
+
+			workspaceID := tt.workspace
+			wss := m.ByType("azure-native:operationalinsights:Workspace")
+			if tt.workspace != "" {
+				assert.Empty(t, wss, "no workspace is created")
+			} else {
+				require.Len(t, wss, 1)
+				ws := wss[0]
+				assert.Equal(t, "eu-logs", ws.Name)
+				assert.Equal(t, m.MustGet(t, tokCluster, "eu").URN, ws.Parent)
+				tagProps := resource.PropertyMap{}
+				for k, v := range wantTags {
+					tagProps[resource.PropertyKey(k)] = resource.NewProperty(v)
+				}
+				assert.Equal(t, resource.PropertyMap{
+					"resourceGroupName": resource.NewProperty("eu-rg1a2b"),
+					"location":          resource.NewProperty("westeurope"),
+					"sku":               resource.NewProperty(resource.PropertyMap{"name": resource.NewProperty("PerGB2018")}),
+					"retentionInDays":   resource.NewProperty(30.0),
+					"tags":              resource.NewProperty(tagProps),
+				}, ws.Inputs)
+				assert.Equal(t, tt.protected, m.req(t, "azure-native:operationalinsights:Workspace", "eu-logs").GetProtect())
+				require.NotEmpty(t, ws.ID)
+				workspaceID = ws.ID
+			}
+
+			ds := m.MustGet(t, "azure-native:insights:DiagnosticSetting", "eu-control-plane-logs")
+			assert.Equal(t, m.MustGet(t, tokCluster, "eu").URN, ds.Parent)
+			assert.True(t, strings.HasPrefix(ds.Provider, m.MustGet(t, tokAzProvider, "eu-provider").URN+"::"), "uses the cluster's provider")
+			var logs []resource.PropertyValue
+			for _, c := range []string{"kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard"} {
+				logs = append(logs, resource.NewProperty(resource.PropertyMap{
+					"category": resource.NewProperty(c),
+					"enabled":  resource.NewProperty(true),
+				}))
+			}
+			assert.Equal(t, resource.PropertyMap{
+				"resourceUri":                 resource.NewProperty(m.MustGet(t, tokAKS, "eu-aks").ID),
+				"workspaceId":                 resource.NewProperty(workspaceID),
+				"logAnalyticsDestinationType": resource.NewProperty("Dedicated"),
+				"logs":                        resource.NewProperty(logs),
+			}, ds.Inputs)
+		})
+	}
+}
+
+// TestAzureAuditLogWorkspaceRefused: AuditLogWorkspace is a workspace's resource ID, on
+// AKS only, checked before anything registers.
+func TestAzureAuditLogWorkspaceRefused(t *testing.T) {
+	t.Parallel()
+	const sub = "/subscriptions/" + azSubscription
+	tests := []struct {
+		name, workspace string
+		cloud           cluster.Cloud
+		ok              bool
+		want            string
+	}{
+		{name: "ID", workspace: sub + "/resourceGroups/platform-logs/providers/Microsoft.OperationalInsights/workspaces/fleet-audit", ok: true},
+		{name: "ID in lower case", workspace: strings.ToLower(sub + "/resourceGroups/Platform.Logs(eu)/providers/Microsoft.OperationalInsights/workspaces/fleet-audit"), ok: true},
+		{name: "a name", workspace: "fleet-audit", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "the customer id", workspace: "0b1c2d3e-0000-4000-8000-0000000000ff", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "another resource type", workspace: sub + "/resourceGroups/platform-logs/providers/Microsoft.Storage/storageAccounts/fleetaudit", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "a subscription that is no GUID", workspace: "/subscriptions/prod/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/fleet-audit", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "a workspace name too short", workspace: sub + "/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/fa", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "a trailing slash", workspace: sub + "/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/fleet-audit/", want: "is not a Log Analytics workspace's resource ID"},
+		{name: "on GKE", cloud: cluster.GCP, workspace: sub + "/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/fleet-audit", want: "gcp clusters have none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cloud := tt.cloud
+			if cloud == "" {
+				cloud = cluster.Azure
+			}
+			args := baseArgs(cloud)
+			args.AuditLogWorkspace = tt.workspace
+			m := newRPCMocks()
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := cluster.New(ctx, "eu", args)
+				return err
+			}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, m))
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Equal(t, tt.workspace, m.MustGet(t, "azure-native:insights:DiagnosticSetting", "eu-control-plane-logs").Inputs["workspaceId"].StringValue())
+				return
+			}
+			require.Error(t, err)
+			assert.True(t, cluster.IsInvalidArgs(err), "%v", err)
+			assert.Contains(t, err.Error(), fmt.Sprintf("AuditLogWorkspace %q ", tt.workspace))
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Empty(t, m.Resources())
+		})
+	}
+}
