@@ -72,9 +72,10 @@ func NodePoolUpgradeSettings() *container.NodePoolUpgradeSettingsArgs {
 // NodePoolReplacement is how every Flotilla GKE node pool is replaced: the old pool is
 // deleted before the new one is created. A pool's name is fixed, because the spot pools'
 // ComputeClass ranks pools by name and GroupName is the contract, and inputs every pool
-// sets force a replacement when they change (spot, serviceAccount, oauthScopes,
-// cluster and location: ForceNew in terraform-provider-google's
-// google_container_node_pool behind pulumi-gcp v7). Created first, the new pool would
+// sets force a replacement when they change (cluster, location, nodeConfig's spot,
+// serviceAccount, oauthScopes and taints: ForceNew in google_container_node_pool of
+// terraform-provider-google-beta v5.42.0, which pulumi-gcp v7.38.0 bridges; a machine
+// type is updated in place since v5.10.0). Created first, the new pool would
 // take the old one's name, and GKE refuses it (409 already exists). While a spot pool is
 // replaced its fallback takes the pods; while the system pool is, the add-ons wait for
 // its new nodes.

@@ -128,30 +128,66 @@ func TestGCPComputeClassWithoutFallback(t *testing.T) {
 	assert.Equal(t, []string{"batch-spot-0", "batch-spot-1", "batch-spot-2", "batch-spot-3"}, strs(t, pulumitest.Prop(t, prios[0], "nodepools")))
 }
 
-// gkeNodePoolForceNew lists node pool inputs by whether a change replaces the pool:
-// ForceNew in terraform-provider-google v5, which pulumi-gcp v7 bridges
-// (google/services/container/resource_container_node_pool.go and node_config.go:
-// name, cluster, location, initial_node_count, and node_config's spot,
-// service_account and oauth_scopes), against fields updated in place.
+// gkeNodePoolForceNew classifies node pool inputs by whether a change replaces the pool
+// (ForceNew) or updates it in place, at the provider behind the pinned SDK: pulumi-gcp
+// v7.38.0 bridges terraform-provider-google-beta v5.42.0 (its SDK has 5.42.0's fields
+// and none of 5.43.0's), whose google_container_node_pool schema is
+// google-beta/services/container/resource_container_node_pool.go (the pool's own
+// fields) and node_config.go (schemaNodeConfig, the nodeConfig block):
+//   - ForceNew on the pool: name, name_prefix, cluster, location, project,
+//     initial_node_count, max_pods_per_node, placement_policy, queued_provisioning;
+//     updated in place: node_locations, version, node_count, autoscaling, management,
+//     upgrade_settings.
+//   - ForceNew in node_config: spot, preemptible, service_account, oauth_scopes,
+//     metadata, min_cpu_platform, local_ssd_count, guest_accelerator,
+//     boot_disk_kms_key, shielded_instance_config, reservation_affinity, gvnic; and
+//     taint, which the v5 upgrade guide (website/docs/guides/version_5_upgrade.html.markdown,
+//     "node_config.0.taint field change") keeps immutable: "any changes will cause a
+//     recreate to be planned".
+//   - Updated in place in node_config: labels, resource_labels, tags, image_type,
+//     workload_metadata_config, and, since v5.10.0, machine_type, disk_type and
+//     disk_size_gb (GoogleCloudPlatform/magic-modules#9575 dropped their ForceNew).
+//
+// Every input a Flotilla pool sends must be classified here, so that a new input is
+// looked up in the provider source before it ships.
 var gkeNodePoolForceNew = map[string]bool{
-	"name":                      true,
-	"namePrefix":                true,
-	"cluster":                   true,
-	"location":                  true,
-	"initialNodeCount":          true,
-	"maxPodsPerNode":            true,
-	"nodeConfig.spot":           true,
-	"nodeConfig.serviceAccount": true,
-	"nodeConfig.oauthScopes":    true,
-	"nodeConfig.preemptible":    true,
-	"nodeLocations":             false,
-	"version":                   false,
-	"autoscaling":               false,
-	"management":                false,
-	"upgradeSettings":           false,
-	"nodeConfig.labels":         false,
-	"nodeConfig.resourceLabels": false,
-	"nodeConfig.taints":         false,
+	"name":               true,
+	"namePrefix":         true,
+	"cluster":            true,
+	"location":           true,
+	"project":            true,
+	"initialNodeCount":   true,
+	"maxPodsPerNode":     true,
+	"placementPolicy":    true,
+	"queuedProvisioning": true,
+	"nodeLocations":      false,
+	"version":            false,
+	"nodeCount":          false,
+	"autoscaling":        false,
+	"management":         false,
+	"upgradeSettings":    false,
+
+	"nodeConfig.spot":                   true,
+	"nodeConfig.preemptible":            true,
+	"nodeConfig.serviceAccount":         true,
+	"nodeConfig.oauthScopes":            true,
+	"nodeConfig.taints":                 true,
+	"nodeConfig.metadata":               true,
+	"nodeConfig.minCpuPlatform":         true,
+	"nodeConfig.localSsdCount":          true,
+	"nodeConfig.guestAccelerators":      true,
+	"nodeConfig.bootDiskKmsKey":         true,
+	"nodeConfig.shieldedInstanceConfig": true,
+	"nodeConfig.reservationAffinity":    true,
+	"nodeConfig.gvnic":                  true,
+	"nodeConfig.machineType":            false,
+	"nodeConfig.diskType":               false,
+	"nodeConfig.diskSizeGb":             false,
+	"nodeConfig.labels":                 false,
+	"nodeConfig.resourceLabels":         false,
+	"nodeConfig.tags":                   false,
+	"nodeConfig.imageType":              false,
+	"nodeConfig.workloadMetadataConfig": false,
 }
 
 // TestGCPNodePoolNamesSurviveReplacement checks every GKE node pool of a cluster, the
@@ -175,19 +211,27 @@ func TestGCPNodePoolNamesSurviveReplacement(t *testing.T) {
 	require.Len(t, pools, 1+2*len(instanceTypes[cluster.GCP]), "the system pool, and a spot and a fallback pool per type")
 	for _, np := range pools {
 		var forceNew []string
-		for key, v := range np.Inputs {
-			if gkeNodePoolForceNew[string(key)] {
-				forceNew = append(forceNew, string(key))
-			}
-			if key == "nodeConfig" && v.IsObject() {
-				for sub := range v.ObjectValue() {
-					if gkeNodePoolForceNew["nodeConfig."+string(sub)] {
-						forceNew = append(forceNew, "nodeConfig."+string(sub))
-					}
-				}
+		classify := func(field string) {
+			replaces, known := gkeNodePoolForceNew[field]
+			assert.True(t, known, "%s: input %q is not classified: look it up in the provider source and add it to gkeNodePoolForceNew", np.Name, field)
+			if replaces {
+				forceNew = append(forceNew, field)
 			}
 		}
-		assert.Subset(t, forceNew, []string{"name", "cluster", "nodeConfig.serviceAccount", "nodeConfig.oauthScopes"}, "%s", np.Name)
+		for key, v := range np.Inputs {
+			if key != "nodeConfig" {
+				classify(string(key))
+				continue
+			}
+			require.True(t, v.IsObject())
+			for sub := range v.ObjectValue() {
+				classify("nodeConfig." + string(sub))
+			}
+		}
+		assert.Subset(t, forceNew, []string{"name", "cluster", "location", "initialNodeCount", "nodeConfig.serviceAccount", "nodeConfig.oauthScopes"}, "%s", np.Name)
+		if _, tainted := np.Inputs["nodeConfig"].ObjectValue()["taints"]; tainted {
+			assert.Contains(t, forceNew, "nodeConfig.taints", "%s: a change of taints replaces the pool", np.Name)
+		}
 		_, prefixed := np.Inputs["namePrefix"]
 		assert.False(t, prefixed, "%s: named, not prefixed", np.Name)
 		name := in(t, np, "name").StringValue()
