@@ -135,7 +135,22 @@ func TestAzurePriorityExpander(t *testing.T) {
 			fallback = append(fallback, vmss(cluster.GroupName(cluster.Azure, pool, cluster.OnDemand, i)))
 		}
 	}
-	assertRanks(t, prios, spot, fallback, []string{vmss("system"), vmss("nodepool1"), "aks-batch0spot-vmss", vmss("batchspot")})
+	system := vmss(cluster.SystemPoolName)
+	require.Len(t, prios, 3, "spot, the system pool, fallbacks")
+	// Every agent pool of the cluster is ranked (the upstream expander drops the others):
+	// spot above the system pool, the system pool above every fallback, so that an
+	// ordinary pod, which fits the system pool and an untainted fallback, gets the system
+	// pool's scale set.
+	for _, s := range spot {
+		assert.Greater(t, rankOf(prios, s), rankOf(prios, system), "%s must outrank %s", s, system)
+	}
+	for _, f := range fallback {
+		assert.NotEqual(t, -1, rankOf(prios, f), f)
+		assert.Greater(t, rankOf(prios, system), rankOf(prios, f), "%s must outrank %s", system, f)
+	}
+	for _, g := range []string{vmss("nodepool1"), "aks-batch0spot-vmss", vmss("batchspot"), "aks-system-vmss", vmss("system1"), "aks-system-31415926-vmss-x"} {
+		assert.Equal(t, -1, rankOf(prios, g), "%s must match no regex", g)
+	}
 }
 
 // rpcMocks records, beside what pulumitest.Mocks records, the options each resource was

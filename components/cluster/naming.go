@@ -104,10 +104,16 @@ func priorities(cloud Cloud) map[int][]string {
 			fallbackPriority: {pool(fallbackSuffix)},
 		}
 	case Azure:
+		// The scale sets AKS makes of agent pools: aks-<pool>-<digits>-vmss.
+		vmss := func(pool string) string { return `^aks-` + pool + `-[0-9]+-vmss$` }
 		group := func(suffix string) string {
-			return fmt.Sprintf(`^aks-[a-z][a-z0-9]{0,%d}[0-9]%s-[0-9]+-vmss$`, aksBaseMax-1, suffix)
+			return vmss(fmt.Sprintf(`[a-z][a-z0-9]{0,%d}[0-9]%s`, aksBaseMax-1, suffix))
 		}
-		return map[int][]string{spotPriority: {group(spotSuffix)}, fallbackPriority: {group(azureFallbackSuffix)}}
+		return map[int][]string{
+			spotPriority:     {group(spotSuffix)},
+			systemPriority:   {vmss(SystemPoolName)},
+			fallbackPriority: {group(azureFallbackSuffix)},
+		}
 	}
 	return nil
 }

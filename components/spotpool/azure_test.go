@@ -128,7 +128,73 @@ func TestAzurePriorityExpanderRanksRealPools(t *testing.T) {
 			assert.NotEqual(t, -1, rank(prios, f), f)
 		}
 	}
-	assert.Equal(t, -1, rank(prios, vmss(cluster.SystemPoolName)), "the system pool matches no priority")
+	system := rank(prios, vmss(cluster.SystemPoolName))
+	for _, s := range spot {
+		assert.Greater(t, rank(prios, s), system, "%s outranks the system pool", s)
+	}
+	for _, f := range fallback {
+		assert.Greater(t, system, rank(prios, f), "the system pool outranks %s", f)
+	}
+}
+
+// TestAzurePriorityExpanderPicksByPod plays the upstream expander's rule (expand, as for
+// EKS) over the scale sets AKS makes of the agent pools the components register, with
+// their labels and taints, for a pod aimed at a spot pool and an ordinary pod, with a
+// pool whose fallback carries no taint of its own (the worst case).
+func TestAzurePriorityExpanderPicksByPod(t *testing.T) {
+	t.Parallel()
+	m := pulumitest.New().FakeClouds()
+	pools := map[string]*spotpool.SpotNodePool{}
+	err := m.Run(func(ctx *pulumi.Context) error {
+		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.Azure, "staging"))
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"batch", "web"} {
+			args := poolArgs(c)
+			args.Fallback = spotpool.Fallback{InstanceTypes: []string{"Standard_D8s_v5"}, MaxSize: 4}
+			if name == "web" {
+				args.Taints, args.Labels = nil, nil
+			}
+			if pools[name], err = spotpool.New(ctx, name, args); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	prios := priorities(t, m)
+	vmss := func(pool string) string { return "aks-" + pool + "-31415926-vmss" }
+	// The system pool is the cluster's inline agent pool: labelled, untainted.
+	sys := in(t, m.MustGet(t, "azure-native:containerservice:ManagedCluster", "eu-aks"), "agentPoolProfiles").ArrayValue()[0]
+	require.Equal(t, cluster.SystemPoolName, pulumitest.Prop(t, sys, "name").StringValue())
+	require.NotContains(t, sys.ObjectValue(), resource.PropertyKey("nodeTaints"))
+	groups := []eksGroup{{asg: vmss(cluster.SystemPoolName), labels: strMap(t, pulumitest.Prop(t, sys, "nodeLabels"))}}
+	for _, ap := range m.ByType(tokAgentPool) {
+		g := eksGroup{asg: vmss(in(t, ap, "agentPoolName").StringValue()), labels: strMap(t, in(t, ap, "nodeLabels"))}
+		if v, ok := ap.Inputs["nodeTaints"]; ok && !v.IsNull() {
+			g.taints = strs(t, v)
+		}
+		groups = append(groups, g)
+	}
+	require.Len(t, groups, 1+2*(4+1), "system, and four spot groups and a fallback for each of two pools")
+	without := func(drop []string) []eksGroup {
+		return slices.DeleteFunc(slices.Clone(groups), func(g eksGroup) bool { return slices.Contains(drop, g.asg) })
+	}
+
+	for name, pool := range pools {
+		selector := pulumitest.Await(t, pool.NodeSelector).(map[string]string)
+		tolerations := pulumitest.Await(t, pool.Tolerations).([]string)
+		var spot []string
+		for _, n := range pulumitest.Await(t, pool.SpotPoolNames).([]string) {
+			spot = append(spot, vmss(n))
+		}
+		fallback := []string{vmss(cluster.GroupName(cluster.Azure, name, cluster.OnDemand, 0))}
+		assert.ElementsMatch(t, spot, expand(prios, groups, selector, tolerations), "a %s pod: its spot groups first", name)
+		assert.Equal(t, fallback, expand(prios, without(spot), selector, tolerations), "a %s pod: its fallback once spot has not come up", name)
+	}
+	assert.Equal(t, []string{vmss(cluster.SystemPoolName)}, expand(prios, groups, nil, nil), "an ordinary pod: the system pool, never a fallback")
 }
 
 // rpcMocks records, beside what pulumitest.Mocks records, the options each resource was
