@@ -126,7 +126,15 @@ func TestProgram(t *testing.T) {
 					assert.Greater(t, rank(priorities, s), rank(priorities, f), "spot %s ranks above fallback %s", s, f)
 				}
 			}
-			assert.Equal(t, -1, rank(priorities, scaleSet("system")), "the system pool is not a spot pool's")
+			// An ordinary pod, which no spot node takes, scales the system pool before any
+			// fallback: the system pool ranks between the two.
+			system := rank(priorities, scaleSet("system"))
+			for _, s := range spot {
+				assert.Greater(t, rank(priorities, s), system, "spot %s ranks above the system pool", s)
+			}
+			for _, f := range fallback {
+				assert.Greater(t, system, rank(priorities, f), "the system pool ranks above fallback %s", f)
+			}
 		})
 	}
 }
