@@ -1,6 +1,7 @@
 package spotpool_test
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -364,4 +365,128 @@ func TestAWSPriorityExpanderPicksByPod(t *testing.T) {
 		assert.Equal(t, []string{fallback}, expand(prios, without(spot), selector, tolerations), "a %s pod: its fallback once spot has not come up", name)
 	}
 	assert.Equal(t, []string{asg(cluster.SystemPoolName)}, expand(prios, groups, nil, nil), "an ordinary pod: the system group, never a fallback")
+}
+
+// TestEKSInstanceTypesShareAShape plays the cluster-autoscaler's rule for EKS node
+// groups over the EC2 shapes: the autoscaler builds a node group's template from the
+// first instance type of its mixed instances policy, so "the instance types should have
+// the same amount of RAM and number of CPU cores" (kubernetes/autoscaler,
+// cluster-autoscaler/cloudprovider/aws/README.md, "Using Mixed Instances Policies and
+// Spot Instances"). The shapes are EC2's, as https://aws.amazon.com/ec2/instance-types/
+// lists them; each is paired after m5.large (2 vCPU, 8 GiB), the group's first type.
+func TestEKSInstanceTypesShareAShape(t *testing.T) {
+	t.Parallel()
+	shapes := []struct {
+		typ          string
+		vcpus, memGi int
+	}{
+		// General purpose, 4 GiB per vCPU.
+		{"m5.large", 2, 8}, {"m5.24xlarge", 96, 384}, {"m5.metal", 96, 384},
+		{"m5a.16xlarge", 64, 256},
+		{"m6i.large", 2, 8}, {"m6i.32xlarge", 128, 512}, {"m6i.metal", 128, 512},
+		{"m6a.48xlarge", 192, 768}, {"m6a.metal", 192, 768},
+		{"m7i.xlarge", 4, 16}, {"m7i.48xlarge", 192, 768}, {"m7i.metal-24xl", 96, 384},
+		{"m7a.medium", 1, 4}, {"m7a.32xlarge", 128, 512}, {"m7a.metal-48xl", 192, 768},
+		{"m6g.medium", 1, 4}, {"m6g.large", 2, 8}, {"m6g.metal", 64, 256},
+		{"m7g.16xlarge", 64, 256},
+		// Compute optimized, 2 GiB per vCPU; c5 has 9xlarge and 18xlarge.
+		{"c5.large", 2, 4}, {"c5.9xlarge", 36, 72}, {"c5.18xlarge", 72, 144}, {"c5.metal", 96, 192},
+		{"c6i.xlarge", 4, 8}, {"c6i.metal", 128, 256}, {"c6a.48xlarge", 192, 384},
+		{"c7i.2xlarge", 8, 16}, {"c7i.metal-48xl", 192, 384},
+		{"c6g.medium", 1, 2}, {"c6g.metal", 64, 128}, {"c7g.4xlarge", 16, 32},
+		// Memory optimized, 8 GiB per vCPU.
+		{"r5.large", 2, 16}, {"r5.metal", 96, 768}, {"r6i.metal", 128, 1024},
+		{"r6a.48xlarge", 192, 1536}, {"r7i.24xlarge", 96, 768}, {"r7i.metal-24xl", 96, 768},
+		{"r6g.metal", 64, 512}, {"r7g.medium", 1, 8},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.typ, func(t *testing.T) {
+			t.Parallel()
+			if sh.typ == "m5.large" {
+				t.Skip("the group's first type")
+			}
+			m, _, err := run(t, cluster.AWS, "staging", func(a *spotpool.Args) {
+				a.InstanceTypes = []string{"m5.large", sh.typ}
+			})
+			if sh.vcpus == 2 && sh.memGi == 8 {
+				require.NoError(t, err)
+				assert.NotContains(t, strings.Join(m.Warnings(), "\n"), "cannot be checked")
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), fmt.Sprintf(`InstanceTypes mixes shapes: "m5.large" is 2 vCPU, 8 GiB but %q (%d vCPU, %d GiB)`, sh.typ, sh.vcpus, sh.memGi))
+			assertNothingRegistered(t, m)
+		})
+	}
+}
+
+func TestMixedShapes(t *testing.T) {
+	t.Parallel()
+	const sizedByFirst = "the cluster-autoscaler sizes an EKS node group by its first instance type, so give one pool types of the same vCPUs and memory (and another pool for another shape)"
+	tests := []struct {
+		name  string
+		cloud cluster.Cloud
+		edit  func(a *spotpool.Args)
+		// refused is the refusal; empty, the pool is built.
+		refused string
+		warned  []string
+	}{
+		{name: "spot types of three shapes", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) {
+				a.InstanceTypes = []string{"m6i.xlarge", "c6i.xlarge", "m5.xlarge", "r6i.large"}
+			},
+			refused: `InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB but "c6i.xlarge" (4 vCPU, 8 GiB), "r6i.large" (2 vCPU, 16 GiB); ` + sizedByFirst},
+		{name: "fallback types of two shapes", cloud: cluster.AWS,
+			edit:    func(a *spotpool.Args) { a.Fallback.InstanceTypes = []string{"m6i.xlarge", "m6i.2xlarge"} },
+			refused: `Fallback.InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB but "m6i.2xlarge" (8 vCPU, 32 GiB); ` + sizedByFirst},
+		{name: "a fallback of another shape than spot is its own group", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) { a.Fallback.InstanceTypes = []string{"m6i.2xlarge", "m5.2xlarge"} }},
+		{name: "a disabled fallback is not built", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) {
+				a.MinSize = 1
+				a.Fallback = spotpool.Fallback{Disabled: true, InstanceTypes: []string{"m6i.xlarge", "m6i.2xlarge"}}
+			}},
+		{name: "an unknown type cannot be checked", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) {
+				a.InstanceTypes = []string{"m6i.xlarge", "m6a.xlarge", "m5.xlarge", "t3.xlarge", "m6id.xlarge"}
+			},
+			warned: []string{`spot pool "batch": instance types ["t3.xlarge" "m6id.xlarge"] cannot be checked for the same vCPUs and memory as the pool's other types, as Flotilla does not know their shapes; make sure they match, since the cluster-autoscaler sizes an EKS node group by its first instance type`}},
+		{name: "a size the family does not offer cannot be checked", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) {
+				a.InstanceTypes = []string{"m6i.xlarge", "m6a.xlarge", "m5.xlarge", "m7i.xlarge"}
+				a.Fallback.InstanceTypes = []string{"m7i.32xlarge", "c5.8xlarge", "m5a.metal"}
+			},
+			warned: []string{`instance types ["m7i.32xlarge" "c5.8xlarge" "m5a.metal"] cannot be checked`}},
+		{name: "an unknown type and a mismatch", cloud: cluster.AWS,
+			edit:    func(a *spotpool.Args) { a.InstanceTypes = []string{"t3.large", "m6i.large", "c6i.large"} },
+			refused: `InstanceTypes mixes shapes: "m6i.large" is 2 vCPU, 8 GiB but "c6i.large" (2 vCPU, 4 GiB)`},
+		// GKE node pools and AKS agent pools have one machine type each.
+		{name: "gcp pools are one type each", cloud: cluster.GCP,
+			edit: func(a *spotpool.Args) { a.InstanceTypes = []string{"n2-standard-4", "n2-highmem-8"} }, warned: []string{"has 2 instance types"}},
+		{name: "azure pools are one type each", cloud: cluster.Azure,
+			edit: func(a *spotpool.Args) { a.InstanceTypes = []string{"Standard_D4s_v5", "Standard_E8s_v5"} }, warned: []string{"has 2 instance types"}},
+		// The shipped simulator stacks mix shapes; changing their pools would replace them.
+		{name: "the simulator's pools are not checked", cloud: cluster.Sim,
+			edit: func(a *spotpool.Args) { a.InstanceTypes = []string{"m6i.xlarge", "c6i.xlarge", "r6i.large"} }, warned: []string{"has 3 instance types"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, _, err := run(t, tt.cloud, "staging", tt.edit)
+			if tt.refused != "" {
+				require.Error(t, err)
+				assert.True(t, spotpool.IsInvalidArgs(err), "%v", err)
+				assert.Contains(t, err.Error(), tt.refused)
+				assertNothingRegistered(t, m)
+				return
+			}
+			require.NoError(t, err)
+			m.MustGet(t, tokPool, "batch")
+			warnings := strings.Join(m.Warnings(), "\n")
+			assert.Len(t, m.Warnings(), len(tt.warned), warnings)
+			for _, w := range tt.warned {
+				assert.Contains(t, warnings, w)
+			}
+		})
+	}
 }

@@ -64,6 +64,8 @@ type spec struct {
 	nodeSelector map[string]string
 	tolerations  []string
 	warnings     []string
+	// uncheckedTypes are EKS instance types whose shape is not in the EC2 table.
+	uncheckedTypes []string
 }
 
 // resolve validates args and fills in the defaults. It reports every problem at once.
@@ -181,6 +183,9 @@ func resolve(name string, args *Args) (*spec, error) {
 	if f.ProvisionTimeout < 0 {
 		fail("Fallback.ProvisionTimeout %q is negative", f.ProvisionTimeout.String())
 	}
+	if c != nil && c.Cloud == cluster.AWS {
+		errs = s.checkShapes(args, errs)
+	}
 	if f.Disabled && args.MinSize == 0 && c != nil && c.Prod {
 		fail("Fallback.Disabled with MinSize 0 on a prod cluster leaves no guaranteed capacity: when spot runs out the pool has no nodes at all; keep the fallback or set MinSize above 0")
 	}
@@ -229,6 +234,30 @@ func checkTypes(field string, types []string, c *cluster.Cluster, errs []error) 
 	return errs
 }
 
+// checkShapes refuses EKS node groups of mixed vCPUs or memory: the spot group's types,
+// and the fallback's when it has its own. Only EKS node groups take several types; a GKE
+// node pool and an AKS agent pool have one machine type each. The simulator's pools are
+// not checked: the shipped stacks mix shapes there, and changing them would replace
+// their pools.
+func (s *spec) checkShapes(args *Args, errs []error) []error {
+	check := func(field string, types []string) {
+		problem, unknown := checkEC2Shapes(field, types)
+		if problem != nil {
+			errs = append(errs, problem)
+		}
+		for _, t := range unknown {
+			if !slices.Contains(s.uncheckedTypes, t) {
+				s.uncheckedTypes = append(s.uncheckedTypes, t)
+			}
+		}
+	}
+	check("InstanceTypes", args.InstanceTypes)
+	if s.fallback && len(args.Fallback.InstanceTypes) > 0 {
+		check("Fallback.InstanceTypes", args.Fallback.InstanceTypes)
+	}
+	return errs
+}
+
 // placement works out what a workload sets to land on the pool.
 func (s *spec) placement() {
 	s.nodeSelector = map[string]string{cluster.LabelPool: s.name}
@@ -251,6 +280,10 @@ func warnings(s *spec, args *Args) []string {
 	var out []string
 	if n := len(args.InstanceTypes); n < recommendedTypes {
 		out = append(out, fmt.Sprintf("spot pool %q has %d instance types; %d or more make a spot shortage of one type less likely to empty the pool", s.name, n, recommendedTypes))
+	}
+	if len(s.uncheckedTypes) > 0 {
+		out = append(out, fmt.Sprintf("spot pool %q: instance types %q cannot be checked for the same vCPUs and memory as the pool's other types, as Flotilla does not know their shapes; make sure they match, since the cluster-autoscaler sizes an EKS node group by its first instance type",
+			s.name, s.uncheckedTypes))
 	}
 	timeout := args.Fallback.ProvisionTimeout
 	if timeout == 0 || !s.fallback {
