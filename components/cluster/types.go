@@ -96,8 +96,11 @@ type Args struct {
 	// Auth says how people and automation sign in to the cluster's API.
 	Auth Auth
 	// AuditLogWorkspace is the resource ID of the Azure Log Analytics workspace that
-	// receives an AKS cluster's control-plane and audit logs. Empty: the cluster creates
-	// one. Other clouds leave it empty.
+	// receives an AKS cluster's control-plane and audit logs (kube-apiserver,
+	// kube-audit-admin, kube-controller-manager, kube-scheduler, cluster-autoscaler, guard):
+	// /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>.
+	// Empty: the cluster creates one in its resource group, keeping 30 days (protected in
+	// prod). Other clouds must leave it empty.
 	AuditLogWorkspace string
 	// SimLite runs a simulator cluster (Cloud Sim) without a Kubernetes API, the
 	// simulator's lite mode: the Cluster has no KubeProvider and nothing is deployed in
