@@ -44,8 +44,27 @@
 // unavailable, GKE pools surging one node with none unavailable, AKS pools surging 33%.
 //
 // On AWS and Azure the cluster owns the priority expander's ConfigMap
-// (PriorityExpanderConfigMap): it ranks every spot group above every fallback group by
-// their names (see GroupName), so the spot pools of package spotpool share it.
+// (PriorityExpanderConfigMap): it ranks every spot group above the system group, and the
+// system group above every fallback group, by their names (see GroupName), so the spot
+// pools of package spotpool share it. A pod aimed at a spot pool scales its spot group,
+// then its fallback; any other pod scales the system pool, never a fallback.
+//
+// # Security defaults
+//
+// Checked before anything registers, a prod cluster (tag env=prod) on a cloud refuses a
+// public endpoint open to anywhere unless API.AllowAnywhere says it is meant; the
+// simulator's API servers listen on loopback only.
+//
+//	               EKS                        GKE                          AKS
+//	policies       VPC CNI network policy     Dataplane V2                 Cilium
+//	API endpoint   publicAccessCidrs/private  authorized networks/private  authorized ranges/private
+//	Secrets key    encryptionConfig (KMS)     databaseEncryption (KMS)     Key Vault KMS
+//	team sign-in   access entries (envset)    Google Groups for RBAC       Entra ID, Azure RBAC
+//	kubeconfig     aws eks get-token          gke-gcloud-auth-plugin       kubelogin (Auth.Kubelogin)
+//	local accounts -                          -                            off in prod
+//	audit logs     every control-plane log    GKE's Cloud Audit Logs       diagnostic setting to Log Analytics
+//	node creds     IMDS hop limit 1           workload identity            managed identity
+//	prod           pulumi.Protect             Protect, deletionProtection  pulumi.Protect
 //
 // # The fallback delay is cluster-wide
 //
