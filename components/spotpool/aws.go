@@ -107,12 +107,23 @@ func apiEffect(effect string) string {
 }
 
 // ec2Shape is what the cluster-autoscaler sizes an EKS node group's nodes by: the
-// vCPUs and memory of one EC2 instance type.
-type ec2Shape struct{ vcpus, memGiB int }
+// vCPUs and memory of one EC2 instance type; and its architecture, as one node group
+// boots one AMI.
+type ec2Shape struct {
+	vcpus, memGiB int
+	arm64         bool
+}
 
-func (s ec2Shape) String() string { return fmt.Sprintf("%d vCPU, %d GiB", s.vcpus, s.memGiB) }
+func (s ec2Shape) String() string {
+	arch := "x86_64"
+	if s.arm64 {
+		arch = "arm64"
+	}
+	return fmt.Sprintf("%d vCPU, %d GiB, %s", s.vcpus, s.memGiB, arch)
+}
 
 // ec2Family is one EC2 instance family: its memory per vCPU and the sizes it offers.
+// The Graviton families (a "g" after the generation) are arm64, the others x86_64.
 type ec2Family struct {
 	gibPerVCPU int
 	sizes      []string
@@ -187,7 +198,7 @@ func ec2ShapeOf(instanceType string) (ec2Shape, bool) {
 		}
 		vcpus = 4 * n
 	}
-	return ec2Shape{vcpus: vcpus, memGiB: vcpus * f.gibPerVCPU}, true
+	return ec2Shape{vcpus: vcpus, memGiB: vcpus * f.gibPerVCPU, arm64: strings.HasSuffix(family, "g")}, true
 }
 
 // checkEC2Shapes refuses an EKS node group's instance types of different vCPUs or
@@ -196,8 +207,9 @@ func ec2ShapeOf(instanceType string) (ec2Shape, bool) {
 // for nodes it does not get: "the instance types should have the same amount of RAM
 // and number of CPU cores, since this is fundamental to CA's scaling calculations"
 // (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/README.md, "Using
-// Mixed Instances Policies and Spot Instances"). A type the table does not hold cannot
-// be checked, and is returned in unknown.
+// Mixed Instances Policies and Spot Instances"). Nor may arm64 and x86_64 types share a
+// group: a node group boots one AMI, of one architecture. A type the table does not
+// hold cannot be checked, and is returned in unknown.
 func checkEC2Shapes(field string, types []string) (problem error, unknown []string) {
 	var first string
 	var want ec2Shape
@@ -214,7 +226,7 @@ func checkEC2Shapes(field string, types []string) (problem error, unknown []stri
 		}
 	}
 	if len(odd) > 0 {
-		problem = fmt.Errorf("%s mixes shapes: %q is %s but %s; the cluster-autoscaler sizes an EKS node group by its first instance type, so give one pool types of the same vCPUs and memory (and another pool for another shape)",
+		problem = fmt.Errorf("%s mixes shapes: %q is %s but %s; the cluster-autoscaler sizes an EKS node group by its first instance type, and a node group boots one AMI, so give one pool types of the same vCPUs, memory and architecture (and another pool for another shape)",
 			field, first, want, strings.Join(odd, ", "))
 	}
 	return problem, unknown

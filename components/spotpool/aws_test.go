@@ -373,7 +373,9 @@ func TestAWSPriorityExpanderPicksByPod(t *testing.T) {
 // the same amount of RAM and number of CPU cores" (kubernetes/autoscaler,
 // cluster-autoscaler/cloudprovider/aws/README.md, "Using Mixed Instances Policies and
 // Spot Instances"). The shapes are EC2's, as https://aws.amazon.com/ec2/instance-types/
-// lists them; each is paired after m5.large (2 vCPU, 8 GiB), the group's first type.
+// lists them (the Graviton families, a "g" after the generation, are arm64); each is
+// paired after m5.large (2 vCPU, 8 GiB, x86_64), the group's first type. A node group
+// boots one AMI, so an arm64 type never shares one with an x86_64 type.
 func TestEKSInstanceTypesShareAShape(t *testing.T) {
 	t.Parallel()
 	shapes := []struct {
@@ -408,13 +410,17 @@ func TestEKSInstanceTypesShareAShape(t *testing.T) {
 			m, _, err := run(t, cluster.AWS, "staging", func(a *spotpool.Args) {
 				a.InstanceTypes = []string{"m5.large", sh.typ}
 			})
-			if sh.vcpus == 2 && sh.memGi == 8 {
+			arch := "x86_64"
+			if graviton := strings.HasSuffix(strings.Split(sh.typ, ".")[0], "g"); graviton {
+				arch = "arm64"
+			}
+			if sh.vcpus == 2 && sh.memGi == 8 && arch == "x86_64" {
 				require.NoError(t, err)
 				assert.NotContains(t, strings.Join(m.Warnings(), "\n"), "cannot be checked")
 				return
 			}
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), fmt.Sprintf(`InstanceTypes mixes shapes: "m5.large" is 2 vCPU, 8 GiB but %q (%d vCPU, %d GiB)`, sh.typ, sh.vcpus, sh.memGi))
+			assert.Contains(t, err.Error(), fmt.Sprintf(`InstanceTypes mixes shapes: "m5.large" is 2 vCPU, 8 GiB, x86_64 but %q (%d vCPU, %d GiB, %s)`, sh.typ, sh.vcpus, sh.memGi, arch))
 			assertNothingRegistered(t, m)
 		})
 	}
@@ -422,7 +428,7 @@ func TestEKSInstanceTypesShareAShape(t *testing.T) {
 
 func TestMixedShapes(t *testing.T) {
 	t.Parallel()
-	const sizedByFirst = "the cluster-autoscaler sizes an EKS node group by its first instance type, so give one pool types of the same vCPUs and memory (and another pool for another shape)"
+	const sizedByFirst = "the cluster-autoscaler sizes an EKS node group by its first instance type, and a node group boots one AMI, so give one pool types of the same vCPUs, memory and architecture (and another pool for another shape)"
 	tests := []struct {
 		name  string
 		cloud cluster.Cloud
@@ -435,10 +441,15 @@ func TestMixedShapes(t *testing.T) {
 			edit: func(a *spotpool.Args) {
 				a.InstanceTypes = []string{"m6i.xlarge", "c6i.xlarge", "m5.xlarge", "r6i.large"}
 			},
-			refused: `InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB but "c6i.xlarge" (4 vCPU, 8 GiB), "r6i.large" (2 vCPU, 16 GiB); ` + sizedByFirst},
+			refused: `InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB, x86_64 but "c6i.xlarge" (4 vCPU, 8 GiB, x86_64), "r6i.large" (2 vCPU, 16 GiB, x86_64); ` + sizedByFirst},
+		{name: "arm64 and x86_64 types of one size", cloud: cluster.AWS,
+			edit: func(a *spotpool.Args) {
+				a.InstanceTypes = []string{"m7g.xlarge", "m6g.xlarge", "m6i.xlarge", "m7i.xlarge"}
+			},
+			refused: `InstanceTypes mixes shapes: "m7g.xlarge" is 4 vCPU, 16 GiB, arm64 but "m6i.xlarge" (4 vCPU, 16 GiB, x86_64), "m7i.xlarge" (4 vCPU, 16 GiB, x86_64); ` + sizedByFirst},
 		{name: "fallback types of two shapes", cloud: cluster.AWS,
 			edit:    func(a *spotpool.Args) { a.Fallback.InstanceTypes = []string{"m6i.xlarge", "m6i.2xlarge"} },
-			refused: `Fallback.InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB but "m6i.2xlarge" (8 vCPU, 32 GiB); ` + sizedByFirst},
+			refused: `Fallback.InstanceTypes mixes shapes: "m6i.xlarge" is 4 vCPU, 16 GiB, x86_64 but "m6i.2xlarge" (8 vCPU, 32 GiB, x86_64); ` + sizedByFirst},
 		{name: "a fallback of another shape than spot is its own group", cloud: cluster.AWS,
 			edit: func(a *spotpool.Args) { a.Fallback.InstanceTypes = []string{"m6i.2xlarge", "m5.2xlarge"} }},
 		{name: "a disabled fallback is not built", cloud: cluster.AWS,
@@ -459,7 +470,7 @@ func TestMixedShapes(t *testing.T) {
 			warned: []string{`instance types ["m7i.32xlarge" "c5.8xlarge" "m5a.metal"] cannot be checked`}},
 		{name: "an unknown type and a mismatch", cloud: cluster.AWS,
 			edit:    func(a *spotpool.Args) { a.InstanceTypes = []string{"t3.large", "m6i.large", "c6i.large"} },
-			refused: `InstanceTypes mixes shapes: "m6i.large" is 2 vCPU, 8 GiB but "c6i.large" (2 vCPU, 4 GiB)`},
+			refused: `InstanceTypes mixes shapes: "m6i.large" is 2 vCPU, 8 GiB, x86_64 but "c6i.large" (2 vCPU, 4 GiB, x86_64)`},
 		// GKE node pools and AKS agent pools have one machine type each.
 		{name: "gcp pools are one type each", cloud: cluster.GCP,
 			edit: func(a *spotpool.Args) { a.InstanceTypes = []string{"n2-standard-4", "n2-highmem-8"} }, warned: []string{"has 2 instance types"}},
