@@ -467,32 +467,3 @@ func rankOf(prios map[int][]*regexp.Regexp, group string) int {
 	}
 	return best
 }
-
-// assertRanks checks that every spot group outranks every fallback group, that each
-// matches exactly one priority, and that none of the others match at all.
-func assertRanks(t *testing.T, prios map[int][]*regexp.Regexp, spot, fallback, none []string) {
-	t.Helper()
-	require.Len(t, prios, 2, "one priority for spot, one for the fallback")
-	matches := func(group string) int {
-		n := 0
-		for _, res := range prios {
-			for _, re := range res {
-				if re.MatchString(group) {
-					n++
-				}
-			}
-		}
-		return n
-	}
-	for _, s := range spot {
-		for _, f := range fallback {
-			assert.Greater(t, rankOf(prios, s), rankOf(prios, f), "%s must outrank %s", s, f)
-		}
-	}
-	for _, g := range append(append([]string{}, spot...), fallback...) {
-		assert.Equal(t, 1, matches(g), "%s must match exactly one regex", g)
-	}
-	for _, g := range none {
-		assert.Equal(t, -1, rankOf(prios, g), "%s must match no regex", g)
-	}
-}

@@ -210,7 +210,7 @@ func ec2ShapeOf(instanceType string) (ec2Shape, bool) {
 // Mixed Instances Policies and Spot Instances"). Nor may arm64 and x86_64 types share a
 // group: a node group boots one AMI, of one architecture. A type the table does not
 // hold cannot be checked, and is returned in unknown.
-func checkEC2Shapes(field string, types []string) (problem error, unknown []string) {
+func checkEC2Shapes(field string, types []string) (unknown []string, problem error) {
 	var first string
 	var want ec2Shape
 	var odd []string
@@ -229,5 +229,5 @@ func checkEC2Shapes(field string, types []string) (problem error, unknown []stri
 		problem = fmt.Errorf("%s mixes shapes: %q is %s but %s; the cluster-autoscaler sizes an EKS node group by its first instance type, and a node group boots one AMI, so give one pool types of the same vCPUs, memory and architecture (and another pool for another shape)",
 			field, first, want, strings.Join(odd, ", "))
 	}
-	return problem, unknown
+	return unknown, problem
 }

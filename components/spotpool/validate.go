@@ -241,7 +241,7 @@ func checkTypes(field string, types []string, c *cluster.Cluster, errs []error) 
 // their pools.
 func (s *spec) checkShapes(args *Args, errs []error) []error {
 	check := func(field string, types []string) {
-		problem, unknown := checkEC2Shapes(field, types)
+		unknown, problem := checkEC2Shapes(field, types)
 		if problem != nil {
 			errs = append(errs, problem)
 		}
