@@ -51,7 +51,10 @@ func fleet(b *testing.B) (string, envset.Set) {
 			name := fmt.Sprintf("%s-%d", env, i+1)
 			names = append(names, name)
 			second := 32 + 8*e
+			// The simulator runs lite (simtest.Start without WithKube); a stack runs lite
+			// only by its own fleetsim:kube, never by the environment.
 			file := fmt.Sprintf(`config:
+  fleetsim:kube: "off"
   flotilla:environment: %[1]s
   flotilla:version: "1.31"
   flotilla:addressSpace: 10.%[2]d.0.0/13

@@ -90,11 +90,18 @@ func (o commonOptions) deployer(extra ...automation.Option) (*automation.Deploye
 		automation.WithBackend(backend), automation.WithBin(bin),
 	}
 	if o.sim {
-		sim, err := simOptions(project)
+		sim, lite, err := simOptions(project)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, sim...)
+		if lite {
+			more, err := liteStackOps(project, stateDir, backend, bin, simEnv(project))
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, more...)
+		}
 	}
 	for _, e := range extra {
 		if e != nil {
@@ -120,20 +127,21 @@ func defaultBin(project string) string {
 
 // simOptions are the Deployer options of --sim: the simulator's home in the CLI's
 // environment, soaks scaled by its time scale, health read from the simulated cloud
-// (and each cluster's Kubernetes API in kube mode), and pending creates found in it.
-func simOptions(project string) ([]automation.Option, error) {
+// (and each cluster's Kubernetes API in kube mode), and pending creates found in it. lite
+// reports a simulator that runs lite (simLite), whose stacks must run lite too.
+func simOptions(project string) (_ []automation.Option, lite bool, _ error) {
 	scale := 600.0
 	if s := os.Getenv("FLEETSIM_TIME_SCALE"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || v <= 0 {
-			return nil, usagef("FLEETSIM_TIME_SCALE=%q: use a positive number of simulated seconds per real second, e.g. 600", s)
+			return nil, false, usagef("FLEETSIM_TIME_SCALE=%q: use a positive number of simulated seconds per real second, e.g. 600", s)
 		}
 		scale = v
 	}
 	home := filepath.Join(project, ".flotilla", "fleetsim")
 	c, err := client.New(client.Options{Home: home, AutoStart: os.Getenv(client.EnvAddr) == ""})
 	if err != nil {
-		return nil, fmt.Errorf("the simulator's client: %w", err)
+		return nil, false, fmt.Errorf("the simulator's client: %w", err)
 	}
 	if _, err := os.Stat(home); err == nil {
 		// A simulator stopped since the last run restarts its control planes when it
@@ -142,17 +150,22 @@ func simOptions(project string) ([]automation.Option, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if _, err := simcloud.WaitForPlanes(ctx, c, 60*time.Second); err != nil {
-			return nil, fmt.Errorf("the simulator in %s: %w", home, err)
+			return nil, false, fmt.Errorf("the simulator in %s: %w", home, err)
 		}
 	}
 	return []automation.Option{
-		automation.WithEnv(map[string]string{"FLEETSIM_HOME": home}),
+		automation.WithEnv(simEnv(project)),
 		automation.WithTimeScale(scale),
 		automation.WithHealth(simcloud.NewHealth(c)),
 		automation.WithPendingResolver(simcloud.NewPendingResolver(c)),
 		automation.WithVersionSource(simcloud.NewVersions(c)),
 		automation.WithVersionCatalog(simcloud.NewVersions(c)),
-	}, nil
+	}, simLite(c), nil
+}
+
+// simEnv is the Pulumi CLI's environment under --sim: the simulator's home.
+func simEnv(project string) map[string]string {
+	return map[string]string{"FLEETSIM_HOME": filepath.Join(project, ".flotilla", "fleetsim")}
 }
 
 // checkEnvironments refuses environment names the set does not know, naming those
