@@ -1,7 +1,9 @@
 // Package simcloud adapts the deploy program to fleetsim, the local cloud simulator:
 // health read from the simulated cloud and, where a cluster has a real control plane,
 // through its Kubernetes API; and pending creates found in the simulated cloud, so that
-// a resumed run adopts what a killed one created.
+// a resumed run adopts what a killed one created; and, on a simulator that runs lite,
+// stack operations that run every stack lite (LiteStacks: the stack config
+// fleetsim:kube "off", since a stack's mode is never its environment's).
 //
 //	c, err := client.FromEnv()
 //	d, err := automation.New(
