@@ -128,7 +128,6 @@ func TestProdStackWithDevAccountIsRefused(t *testing.T) {
 	}
 }
 
-
 // TestCheckRegistersNothing: Check refuses what New refuses, without registering.
 func TestCheckRegistersNothing(t *testing.T) {
 	t.Parallel()

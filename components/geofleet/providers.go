@@ -42,10 +42,10 @@ type assumeRole struct {
 // credentials are the stack's provider settings that explicit providers do not read
 // by themselves, with the environment's account enforced on each cloud.
 type credentials struct {
-	awsProfile     string
-	awsAssumeRole  *assumeRole
-	awsAllowed     []string // allowedAccountIds
-	gcpProject     string
+	awsProfile        string
+	awsAssumeRole     *assumeRole
+	awsAllowed        []string // allowedAccountIds
+	gcpProject        string
 	azureSubscription string
 }
 

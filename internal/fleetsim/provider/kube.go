@@ -40,7 +40,7 @@ func hasPlane(olds, oldInputs resource.PropertyMap) bool {
 // fails, and the engine deletes nothing, because it deletes resources the program no
 // longer registers only after a program that succeeded.
 func refuseLite(name string, olds, oldInputs resource.PropertyMap, newIn inputs) error {
-	lite := newIn.boolPtr("kube")
+	lite := newIn.kube()
 	if lite == nil || *lite || !hasPlane(olds, oldInputs) {
 		return nil
 	}
@@ -85,7 +85,7 @@ func (p *Provider) daemonHealth(ctx context.Context, c *client.Client) (cloud.He
 // refuseLiteDaemon refuses a cluster whose program asks for a control plane (kube true)
 // when the daemon runs lite.
 func (p *Provider) refuseLiteDaemon(ctx context.Context, c *client.Client, name string, in inputs) error {
-	if kube := in.boolPtr("kube"); kube == nil || !*kube {
+	if kube := in.kube(); kube == nil || !*kube {
 		return nil
 	}
 	h, err := p.daemonHealth(ctx, c)
@@ -102,7 +102,7 @@ func (p *Provider) refuseLiteDaemon(ctx context.Context, c *client.Client, name 
 // its program asks for: the daemon starts it, and the cluster's endpoint, kubeconfig and
 // kubeVersion change.
 func gainsPlane(olds resource.PropertyMap, newIn inputs) bool {
-	kube := newIn.boolPtr("kube")
+	kube := newIn.kube()
 	v := unwrap(olds["kubeVersion"])
 	return kube != nil && *kube && (!v.IsString() || v.StringValue() == "")
 }

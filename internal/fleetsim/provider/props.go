@@ -294,9 +294,9 @@ func (in inputs) strMap(name string) map[string]string {
 	return m
 }
 
-// boolPtr is a known boolean, or nil when it is unset or unknown.
-func (in inputs) boolPtr(name string) *bool {
-	if b, ok := in.values[name].(bool); ok {
+// kube is the cluster's kube input when it is known, or nil when it is unset or unknown.
+func (in inputs) kube() *bool {
+	if b, ok := in.values["kube"].(bool); ok {
 		return &b
 	}
 	return nil

@@ -431,7 +431,7 @@ func (p *Provider) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulum
 // diffKube judges a cluster's kube input against its state; see Diff. It reports
 // whether the update gives the cluster its control plane.
 func (p *Provider) diffKube(ctx context.Context, req *pulumirpc.DiffRequest, olds resource.PropertyMap, newIn inputs) (bool, error) {
-	kube := newIn.boolPtr("kube")
+	kube := newIn.kube()
 	if kube == nil {
 		return false, nil // no opinion: the daemon's mode decides, as before the input
 	}
@@ -634,7 +634,7 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 		if err != nil {
 			return nil, err
 		}
-		if kube := in.boolPtr("kube"); kube != nil && *kube {
+		if kube := in.kube(); kube != nil && *kube {
 			if cl, err = waitPlane(ctx, c, cl); err != nil {
 				return nil, err
 			}
