@@ -276,9 +276,10 @@ func TestNewSimFleet(t *testing.T) {
 			{Name: "sim-east-1-b", Cloud: cluster.Sim, Region: "sim-east-1"},
 			{Cloud: cluster.Sim, Region: "sim-west-1"},
 		},
+		SimLite: true,
 	}
 	var fleet *geofleet.GeoFleet
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
+	err := m.RunWithConfig("dev", nil, func(ctx *pulumi.Context) error {
 		var err error
 		fleet, err = geofleet.New(ctx, "dev", args)
 		return err
@@ -290,6 +291,7 @@ func TestNewSimFleet(t *testing.T) {
 		providers = append(providers, p.Name)
 	}
 	assert.ElementsMatch(t, []string{"dev-sim-sim-east-1", "dev-sim-sim-west-1"}, providers)
+	assert.Empty(t, m.ByType("pulumi:providers:kubernetes"), "SimLite reaches every cluster: no Kubernetes API, no provider for it")
 	east := m.MustGet(t, "pulumi:providers:fleetsim", "dev-sim-sim-east-1").URN
 	for key, name := range map[string]string{"sim-sim-east-1": "dev-sim-sim-east-1", "sim-east-1-b": "dev-sim-east-1-b"} {
 		c := m.MustGet(t, cluster.TypeToken, name)

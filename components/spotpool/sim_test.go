@@ -26,8 +26,9 @@ func runSim(t *testing.T, editCluster func(*cluster.Args), edit func(*spotpool.A
 	t.Helper()
 	m := pulumitest.New()
 	var pool *spotpool.SpotNodePool
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
+	err := m.RunWithConfig("dev", nil, func(ctx *pulumi.Context) error {
 		cargs := clusterArgs(cluster.Sim, "staging")
+		cargs.SimLite = true
 		if editCluster != nil {
 			editCluster(cargs)
 		}
@@ -141,8 +142,10 @@ func runSimNamed(t *testing.T, name string) (*pulumitest.Mocks, *spotpool.SpotNo
 	t.Helper()
 	m := pulumitest.New()
 	var pool *spotpool.SpotNodePool
-	err := m.RunWithConfig("dev", map[string]string{"fleetsim:kube": "off"}, func(ctx *pulumi.Context) error {
-		c, err := cluster.New(ctx, "eu", clusterArgs(cluster.Sim, "staging"))
+	err := m.RunWithConfig("dev", nil, func(ctx *pulumi.Context) error {
+		cargs := clusterArgs(cluster.Sim, "staging")
+		cargs.SimLite = true
+		c, err := cluster.New(ctx, "eu", cargs)
 		if err != nil {
 			return err
 		}

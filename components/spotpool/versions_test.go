@@ -78,6 +78,7 @@ func runOn(t *testing.T, cloud cluster.Cloud, nodeVersion string, edit func(*spo
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		args := clusterArgs(cloud, "staging")
 		args.NodeVersion = nodeVersion
+		args.SimLite = cloud == cluster.Sim
 		c, err := cluster.New(ctx, "eu", args)
 		if err != nil {
 			return err
@@ -88,9 +89,7 @@ func runOn(t *testing.T, cloud cluster.Cloud, nodeVersion string, edit func(*spo
 		}
 		pool, err = spotpool.New(ctx, "batch", pa)
 		return err
-	}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, d), func(info *pulumi.RunInfo) {
-		info.Config = map[string]string{"fleetsim:kube": "off"}
-	})
+	}, pulumi.WithMocks(pulumitest.Project, pulumitest.Stack, d))
 	require.NoError(t, err)
 	return d, pool
 }
