@@ -635,11 +635,25 @@ func (r *run) withLockRecovery(ctx context.Context, ref StackRef, op func() (OpR
 }
 
 // violations lists what a preview would replace or delete.
+//
+// The engine reports a replacement as up to three steps of one URN (replace,
+// create-replacement, delete-replaced); each resource is named once, by its replace.
 func violations(res OpResult) []PolicyViolation {
+	replaced := map[string]bool{}
+	for _, c := range res.Resources {
+		if c.Op == "replace" {
+			replaced[c.URN] = true
+		}
+	}
 	var out []PolicyViolation
 	for _, c := range res.Resources {
 		switch c.Op {
-		case "replace", "create-replacement", "delete-replaced", "delete", "discard", "discard-replaced", "import-replacement":
+		case "create-replacement", "delete-replaced", "discard-replaced", "import-replacement":
+			if replaced[c.URN] {
+				continue
+			}
+			out = append(out, PolicyViolation{URN: c.URN, Op: c.Op})
+		case "replace", "delete", "discard":
 			out = append(out, PolicyViolation{URN: c.URN, Op: c.Op})
 		}
 	}

@@ -158,7 +158,10 @@ func replaceIn(stack string) automation.OpResult {
 	return automation.OpResult{
 		Changes: map[string]int{"replace": 1, "delete": 1, "update": 1},
 		Resources: []automation.ResourceChange{
+			// The engine reports one replacement as three steps of one URN.
+			{URN: "urn:pulumi:" + stack + "::flotilla::sim:index:Cluster::east", Type: "sim:index:Cluster", Op: "create-replacement"},
 			{URN: "urn:pulumi:" + stack + "::flotilla::sim:index:Cluster::east", Type: "sim:index:Cluster", Op: "replace"},
+			{URN: "urn:pulumi:" + stack + "::flotilla::sim:index:Cluster::east", Type: "sim:index:Cluster", Op: "delete-replaced"},
 			{URN: "urn:pulumi:" + stack + "::flotilla::sim:index:NodePool::old", Type: "sim:index:NodePool", Op: "delete"},
 			{URN: "urn:pulumi:" + stack + "::flotilla::sim:index:NodePool::keep", Type: "sim:index:NodePool", Op: "update"},
 		},
@@ -178,7 +181,8 @@ func TestPreviewPolicy(t *testing.T) {
 		assert.Equal(t, []automation.PolicyViolation{
 			{URN: "urn:pulumi:prod-canary::flotilla::sim:index:Cluster::east", Op: "replace"},
 			{URN: "urn:pulumi:prod-canary::flotilla::sim:index:NodePool::old", Op: "delete"},
-		}, pe.Violations)
+		}, pe.Violations, "a replaced resource is named once")
+		assert.Contains(t, err.Error(), "would replace or delete 2 resource(s)")
 		assert.Contains(t, err.Error(), "replace urn:pulumi:prod-canary::flotilla::sim:index:Cluster::east")
 		assert.Contains(t, err.Error(), "delete urn:pulumi:prod-canary::flotilla::sim:index:NodePool::old")
 		assert.NotContains(t, err.Error(), "::keep")

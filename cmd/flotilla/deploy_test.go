@@ -559,3 +559,20 @@ func TestExitCodeOfEachErrorClass(t *testing.T) {
 		assert.Equal(t, tt.code, exitCode(tt.err), "%T %v", tt.err, tt.err)
 	}
 }
+
+// TestPreviewRefusalIsListedOnce: a stopped stack's resources are named once, by the
+// preview gate, and neither its failure line nor the summary repeat the list.
+func TestPreviewRefusalIsListedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	urn := "urn:pulumi:prod-canary::flotilla::fleetsim:index:Cluster::east"
+	f.fake.Previews["prod-canary"] = automation.OpResult{Changes: map[string]int{"replace": 1},
+		Resources: []automation.ResourceChange{{URN: urn, Op: "create-replacement"}, {URN: urn, Op: "replace"}, {URN: urn, Op: "delete-replaced"}}}
+	inv := f.run(t, "rollout", "--approve", "prod")
+	require.Equal(t, exitGate, inv.code, inv.stdout+inv.stderr)
+	assert.Equal(t, 2, strings.Count(inv.stdout, "- replace "+urn), "once at the gate, once in the summary:\n%s", inv.stdout)
+	assert.NotContains(t, inv.stdout, "create-replacement")
+	assert.Contains(t, inv.stdout, "FAILED at preview: stopped by its preview policy (above)")
+	assert.NotContains(t, inv.stdout, "why:")
+	assert.Contains(t, inv.stdout, "would replace or delete 1 resource(s)")
+}

@@ -50,6 +50,8 @@ type runTrack struct {
 	stacks  map[string]*stackTrack
 	cleared []string
 	took    time.Duration // this attempt's time, from RunDone (a resumed run started earlier)
+	// refused are the stacks whose preview policy refusal was printed in full.
+	refused map[string]bool
 }
 
 type runningStep struct {
@@ -67,7 +69,7 @@ type stackTrack struct {
 }
 
 func newRunTrack() runTrack {
-	return runTrack{running: map[string]runningStep{}, stacks: map[string]*stackTrack{}, soaking: map[string]bool{}, width: 8}
+	return runTrack{running: map[string]runningStep{}, stacks: map[string]*stackTrack{}, soaking: map[string]bool{}, refused: map[string]bool{}, width: 8}
 }
 
 // plainEvery is how often plain output lists the steps still running.
@@ -349,6 +351,9 @@ func (p *progress) track(e automation.Event) {
 			r.soak = nil
 			delete(r.soaking, e.Environment)
 		}
+		if e.Gate == automation.GatePreview && e.Stack != "" {
+			r.refused[e.Stack] = true
+		}
 	case automation.StageDone, automation.RunDone:
 		r.soak = nil
 		clear(r.soaking)
@@ -437,6 +442,11 @@ func (p *progress) text(e automation.Event) {
 		}
 		if e.Step == automation.StepHealth {
 			p.line("    %-*s  unhealthy, %s: %s", w, e.Stack.Stack, how, indent(e.Reason, "      "))
+			break
+		}
+		if e.Step == automation.StepPreview && p.run.refused[e.Stack.Stack] {
+			// The preview gate's refusal, just above, names every resource.
+			p.line("    %-*s  %s at preview: stopped by its preview policy (above)", w, e.Stack.Stack, how)
 			break
 		}
 		p.line("    %-*s  %s at %s: %s", w, e.Stack.Stack, how, e.Step, indent(e.Reason, "      "))
@@ -698,7 +708,10 @@ func (p *progress) summary(res result, status, runID, next string) {
 		list("cleared", p.run.cleared, "\n                 ")
 	}
 	var failed *automation.RunFailedError
-	if res.err != nil && (res.journal == nil || !errors.As(res.err, &failed)) {
+	var stackErr *automation.StackError
+	listed := res.journal != nil && errors.As(res.err, &stackErr) && res.journal.Stacks[stackErr.Stack.Stack] != nil &&
+		res.journal.Stacks[stackErr.Stack.Stack].Status == automation.StatusFailed
+	if res.err != nil && !listed && (res.journal == nil || !errors.As(res.err, &failed)) {
 		// A run's failures are listed above, stack by stack.
 		fmt.Fprintf(w, "    %-12s %s\n", "why:", indent(res.err.Error(), "                 "))
 	}
