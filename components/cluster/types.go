@@ -35,7 +35,9 @@ type APIAccess struct {
 	// AllowedCIDRs may reach the public endpoint. Empty means anywhere, which a prod
 	// cluster (tag env=prod) refuses unless AllowAnywhere is set.
 	AllowedCIDRs []string
-	// AllowAnywhere says an open endpoint (0.0.0.0/0) is meant.
+	// AllowAnywhere says an endpoint open to anywhere (no AllowedCIDRs, or 0.0.0.0/0 or
+	// ::/0 among them) is meant; without it a prod cluster on AWS, GCP or Azure is
+	// refused. The simulator, on loopback only, needs none.
 	AllowAnywhere bool
 	// Private turns the public endpoint off: the API is reached from the network only.
 	Private bool

@@ -20,7 +20,10 @@
 //     an ON_DEMAND fallback group with a minimum of 0. Both launch from launch templates
 //     whose tag specifications carry the cost tags to instances and volumes, since EKS
 //     does not (pulumi-eks#635). The cluster's priority-expander ConfigMap ranks spot
-//     above the fallback by the groups' names (cluster.GroupName).
+//     above the fallback by the groups' names (cluster.GroupName). A group's instance
+//     types (the spot pool's, and the fallback's) must share vCPUs, memory and
+//     architecture: mixed shapes are refused, and a type outside Flotilla's EC2 table
+//     gets a warning.
 //   - GCP: one GKE node pool per instance type with spot: true, autoscaling and the taint,
 //     and non-spot fallback pools with a minimum of 0, all labelled with the cost tags. A
 //     cloud.google.com/v1 ComputeClass ranks the spot pools first and the fallback second,

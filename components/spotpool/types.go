@@ -36,7 +36,9 @@ type Args struct {
 	Cluster *cluster.Cluster
 	// InstanceTypes are the spot machine types: at least 2, and 4 or more is better, so
 	// that one type's shortage leaves others to draw on. On GCP and Azure, where a node
-	// pool has a single machine size, each type gets a pool of its own.
+	// pool has a single machine size, each type gets a pool of its own. On AWS every
+	// type of one group has the same vCPUs, memory and architecture: the
+	// cluster-autoscaler sizes an EKS node group by its first type.
 	InstanceTypes []string
 	// Zones are where the pool's nodes run; empty means the cluster's zones.
 	Zones []string
