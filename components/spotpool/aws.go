@@ -81,6 +81,7 @@ func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		Taints:         taints,
 		LaunchTemplate: cluster.NodeGroupLaunchTemplate(lt),
 		UpdateConfig:   cluster.NodeGroupUpdateConfig(),
+		AmiType:        eksAMIType(types),
 		Tags:           pulumi.ToStringMap(s.cloudTags),
 	}, append(opts,
 		pulumi.DependsOn(append(slices.Clone(a.NodeDependencies), after...)),
@@ -93,6 +94,24 @@ func newNodeGroup(ctx *pulumi.Context, p *SpotNodePool, s *spec, capacity cluste
 		return nil, fmt.Errorf("node group %q: %w", name, err)
 	}
 	return ng, nil
+}
+
+// eksAMIType is the AMI type of a group of Graviton (arm64) instance types: Amazon Linux
+// 2023 for ARM. EKS's default AMI type is x86_64, so an arm64 group must name its own
+// (https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html, amiType).
+// x86_64 groups keep the default, nil: amiType cannot change in place, and naming it
+// would replace every existing group. Validation has made a group's types share one
+// architecture.
+func eksAMIType(types []string) pulumi.StringPtrInput {
+	if len(types) == 0 {
+		return nil
+	}
+	for _, t := range types {
+		if shape, ok := ec2ShapeOf(t); !ok || !shape.arm64 {
+			return nil
+		}
+	}
+	return pulumi.String("AL2023_ARM_64_STANDARD")
 }
 
 // apiEffect spells a Kubernetes taint effect the way the EKS and GKE APIs do.

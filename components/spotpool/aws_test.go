@@ -126,6 +126,21 @@ func TestAWSFallbackDisabled(t *testing.T) {
 	assert.Empty(t, pulumitest.Await(t, pool.FallbackPoolNames))
 }
 
+// TestAWSGravitonGroupsBootAnARMImage: a group of Graviton types names the AL2023 ARM
+// AMI type, since EKS's default is x86_64; an x86_64 group sends no amiType, so that
+// existing groups are not replaced.
+func TestAWSGravitonGroupsBootAnARMImage(t *testing.T) {
+	t.Parallel()
+	m, _ := mustRun(t, cluster.AWS, func(a *spotpool.Args) {
+		a.InstanceTypes = []string{"m7g.xlarge", "m6g.xlarge"}
+		a.Fallback.InstanceTypes = []string{"m6i.xlarge", "m5.xlarge"}
+	})
+	spot := m.MustGet(t, tokNodeGroup, "batch-spot")
+	assert.Equal(t, "AL2023_ARM_64_STANDARD", spot.Input(t, "amiType").StringValue())
+	fallback := m.MustGet(t, tokNodeGroup, "batch-fallback")
+	assert.NotContains(t, fallback.Inputs, resource.PropertyKey("amiType"))
+}
+
 // TestAWSPriorityExpanderRanksRealGroups checks the cluster's ConfigMap against the
 // Auto Scaling groups EKS makes of the node groups that were registered.
 func TestAWSPriorityExpanderRanksRealGroups(t *testing.T) {
