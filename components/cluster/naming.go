@@ -114,6 +114,13 @@ func priorities(cloud Cloud) map[int][]string {
 			systemPriority:   {vmss(SystemPoolName)},
 			fallbackPriority: {group(azureFallbackSuffix)},
 		}
+	case Sim:
+		// The simulator's pools as Flotilla names them, <pool>-spot above <pool>-fallback;
+		// the simulator plays the expander itself, from its pools' capacity.
+		return map[int][]string{
+			spotPriority:     {`^.+-` + spotSuffix + `$`},
+			fallbackPriority: {`^.+-` + fallbackSuffix + `$`},
+		}
 	}
 	return nil
 }

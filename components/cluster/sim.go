@@ -4,10 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"gopkg.in/yaml.v3"
 
 	fleetsim "github.com/flotilla-io/flotilla/internal/fleetsim/sdk"
 )
@@ -18,13 +15,6 @@ const simSystemType = "sim.medium"
 
 // simNameMax is the longest cluster or node pool name the simulator accepts.
 const simNameMax = 40
-
-// simPriorities rank the simulator's node pools as Flotilla names them: every spot pool
-// (<pool>-spot) above every fallback (<pool>-fallback), the system pool in neither.
-var simPriorities = map[int][]string{
-	spotPriority:     {`^.+-` + spotSuffix + `$`},
-	fallbackPriority: {`^.+-` + fallbackSuffix + `$`},
-}
 
 // simBackend builds a cluster on fleetsim, Flotilla's local simulator: a fleetsim Cluster
 // and an on-demand system NodePool, on the fleetsim provider for the region.
@@ -126,19 +116,8 @@ func (simBackend) provision(ctx *pulumi.Context, c *Cluster, s *spec) error {
 	}, pulumi.Parent(c)); err != nil {
 		return fmt.Errorf("kubernetes provider: %w", err)
 	}
-	doc, err := yaml.Marshal(simPriorities)
-	if err != nil {
-		return fmt.Errorf("priority expander: %w", err)
-	}
-	if _, err := corev1.NewConfigMap(ctx, s.name+"-priority-expander", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(PriorityExpanderConfigMap),
-			Namespace: pulumi.String("kube-system"),
-			Labels:    pulumi.ToStringMap(s.kubeLabels),
-		},
-		Data: pulumi.StringMap{"priorities": pulumi.String(string(doc))},
-	}, pulumi.Parent(c), pulumi.Provider(c.KubeProvider)); err != nil {
-		return fmt.Errorf("priority expander: %w", err)
+	if _, err := newPriorityExpander(ctx, c, s); err != nil {
+		return err
 	}
 	return nil
 }
