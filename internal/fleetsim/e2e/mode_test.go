@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,6 +57,8 @@ func inCluster(t *testing.T, s auto.Stack) []string {
 			out = append(out, r.URN)
 		}
 	}
+	// An update may write the state's resources in another order.
+	slices.Sort(out)
 	return out
 }
 
