@@ -215,3 +215,14 @@ func TestDriftExitsOneWhenAStackDrifted(t *testing.T) {
 	assert.Equal(t, "drifted", last["status"])
 	assert.Contains(t, last["next"], "--refresh")
 }
+
+// TestChangesNameAReplacementOnce: the engine's three counts of one replacement read as
+// one replacement; its JSON keeps them.
+func TestChangesNameAReplacementOnce(t *testing.T) {
+	t.Parallel()
+	c := map[string]int{"replace": 1, "create-replacement": 1, "delete-replaced": 1, "same": 43}
+	assert.Equal(t, "1 to replace, 43 unchanged", changes(c, false))
+	assert.Equal(t, "1 replaced, 43 unchanged", changes(c, true))
+	assert.Equal(t, "1 create-replacement", changes(map[string]int{"create-replacement": 1}, true),
+		"a step without its replace is still shown")
+}

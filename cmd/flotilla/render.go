@@ -778,9 +778,12 @@ func (p *progress) next(res result) string {
 func changes(c map[string]int, done bool) string {
 	order := []string{"create", "update", "replace", "delete"}
 	past := map[string]string{"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+	// The engine counts a replacement's steps apart (create-replacement, then
+	// delete-replaced); people read one replacement.
+	steps := []string{"create-replacement", "delete-replaced", "discard-replaced", "import-replacement"}
 	var ops []string
 	for op := range c {
-		if op != "same" && !slices.Contains(order, op) {
+		if op != "same" && !slices.Contains(order, op) && (c["replace"] == 0 || !slices.Contains(steps, op)) {
 			ops = append(ops, op)
 		}
 	}
