@@ -481,9 +481,7 @@ func TestAzureEntraID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := baseArgs(cluster.Azure)
-			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
-			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args := azureIn(tt.env)
 			args.Auth = tt.auth
 			m, _ := runAzure(t, args)
 			aks := m.MustGet(t, tokAKS, "eu-aks")
@@ -610,9 +608,7 @@ func TestAzureEntraKubeconfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := baseArgs(cluster.Azure)
-			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
-			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args := azureIn(tt.env)
 			args.Auth = tt.auth
 			m, c := runAzure(t, args)
 
@@ -700,9 +696,7 @@ func TestAzureControlPlaneLogs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := baseArgs(cluster.Azure)
-			args.Tags = costtags.Tags{"team": "payments", "env": tt.env}
-			args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+			args := azureIn(tt.env)
 			args.AuditLogWorkspace = tt.workspace
 			m, _ := runAzure(t, args)
 			wantTags, err := costtags.ForAzure(args.Tags)
@@ -800,4 +794,13 @@ func TestAzureAuditLogWorkspaceRefused(t *testing.T) {
 			assert.Empty(t, m.Resources())
 		})
 	}
+}
+
+// azureIn is an AKS cluster of team payments in env, its API open to one range (as prod
+// requires).
+func azureIn(env string) *cluster.Args {
+	args := baseArgs(cluster.Azure)
+	args.Tags = costtags.Tags{"team": "payments", "env": env}
+	args.API = cluster.APIAccess{AllowedCIDRs: []string{"203.0.113.0/24"}}
+	return args
 }
